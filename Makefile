@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+# The CPU build of torch on this machine; a bare `torch` requirement would pull several GB of CUDA packages.
+TORCH   ?= torch==2.13.0
+
+.PHONY: install index serve test test-fast eval bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+index/current: | $(STAMP)
+	$(BIN)/rag index
+
+index: $(STAMP)
+	$(BIN)/rag index
+
+serve: $(STAMP) index/current
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow and not browser and not llm"
+
+eval: $(STAMP) index/current
+	$(BIN)/rag eval --out eval/out
+
+bench: $(STAMP) index/current
+	$(BIN)/python -m eval.bench --out bench/out
+
+lint: $(STAMP)
+	$(BIN)/ruff check rag api eval tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) index/current index/snapshots

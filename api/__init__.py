@@ -1,0 +1,1 @@
+"""FastAPI application serving the engine over REST and the web page."""

@@ -1,0 +1,135 @@
+"""Request and response models: the JSON contract clients rely on (add fields, never rename)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from fastapi.openapi.models import Example
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from rag.answer import Answer
+    from rag.engine import Engine
+
+ASK_EXAMPLES: dict[str, Example] = {
+    "english": {"summary": "English question",
+                "value": {"question": "How many AI-enabled medical devices has the FDA cleared?", "top_k": 5}},
+    "chinese": {"summary": "中文问题", "value": {"question": "美国FDA批准了多少款人工智能医疗器械？", "top_k": 5}},
+    "out_of_scope": {"summary": "Not covered by the reports", "value": {"question": "What is the weather in Paris?"}},
+}
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=2000, description="The question, in English or Chinese.")
+    top_k: int = Field(5, ge=1, le=50, description="How many passages to return.")
+    summarize: bool = Field(False, description="Ask the configured LLM for a short cited answer.")
+    stream: bool = Field(False, description="Send Server-Sent Events instead of one JSON body.")
+    doc_ids: list[str] | None = Field(None, max_length=100, description="Only search these documents.")
+    language: Literal["en", "zh"] | None = Field(None, description="Only return passages in this language.")
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=2000)
+    top_k: int = Field(10, ge=1, le=50)
+    doc_ids: list[str] | None = Field(None, max_length=100)
+    language: Literal["en", "zh"] | None = None
+
+
+class Passage(BaseModel):
+    rank: int = Field(description="1-based; the answer's [n] markers point here.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str = Field(description="Exactly document.text[start:end].")
+    score: float
+    start: int
+    end: int
+    language: str
+    dense_score: float | None = None
+    lexical_score: float = 0.0
+
+
+class AskResponse(BaseModel):
+    question: str
+    language: Literal["en", "zh"]
+    answered: bool
+    answer: str
+    passages: list[Passage]
+    citations: list[int]
+    summarizer: str
+    fallback_reason: str | None = None
+    confidence: float
+    disclaimer: str
+    index_version: str
+    timing_ms: dict[str, float]
+
+    @classmethod
+    def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
+        return cls(question=question, language=answer.language, answered=answer.answered, answer=answer.text,
+                   passages=passages_of(answer.hits, engine), citations=answer.citations,
+                   summarizer=answer.summarizer, fallback_reason=answer.fallback_reason,
+                   confidence=round(answer.confidence, 4), disclaimer=answer.disclaimer,
+                   index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()})
+
+
+def passages_of(hits: list, engine: Engine) -> list[Passage]:  # type: ignore[type-arg]
+    docs = engine.snapshot.documents
+    out = []
+    for rank, h in enumerate(hits, start=1):
+        doc = docs.get(h.chunk.doc_id)
+        out.append(Passage(rank=rank, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=doc.title if doc else "",
+                           text=h.chunk.text, score=round(h.score, 6), start=h.chunk.start, end=h.chunk.end,
+                           language=h.chunk.lang,
+                           dense_score=None if h.dense == float("-inf") else round(h.dense, 6),
+                           lexical_score=round(h.lexical, 6)))
+    return out
+
+
+class SearchResponse(BaseModel):
+    question: str
+    language: Literal["en", "zh"]
+    passages: list[Passage]
+    index_version: str
+    timing_ms: dict[str, float]
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    language: str
+    length: int = Field(description="Characters of text.")
+    sha256: str
+    source: str = ""
+    date: str = ""
+
+
+class DocumentFull(DocumentSummary):
+    text: str
+
+
+class DocumentText(BaseModel):
+    """JSON upload: a document given as text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    text: str = Field(..., min_length=1)
+    title: str = Field("", max_length=300)
+    source: str = Field("", max_length=300)
+    date: str = Field("", max_length=40)
+
+
+class DocumentCreated(BaseModel):
+    id: str
+    title: str
+    chunks: int
+    index_version: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str | list[dict[str, object]]

@@ -1,0 +1,84 @@
+"""Extractive answers: the best sentences of the top passages, each followed by its `[n]` citation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.retrieval import Hit
+from rag.text import split_sentences, tokenize
+
+Lang = Literal["en", "zh"]
+
+DISCLAIMER = {
+    "en": "This information comes from published reports and is not medical advice. "
+          "Ask a licensed clinician about your own health.",
+    "zh": "以上信息摘自公开报告，不构成医疗建议。涉及您本人健康的问题，请咨询执业医生。",
+}
+NOT_COVERED = {
+    "en": "The reports don't cover this question, so no answer is given.",
+    "zh": "这些报告没有涉及这个问题，因此无法给出回答。",
+}
+MAX_SENTENCES = 3  # one per passage from the top three: enough to answer, short enough for a phone screen
+MAX_SENTENCE_CHARS = 400
+
+
+@dataclass
+class Answer:
+    """What the service returns: the text, which passages it cites (1-based ranks) and whether it answered."""
+
+    language: Lang
+    answered: bool
+    text: str
+    citations: list[int]
+    hits: list[Hit]
+    disclaimer: str
+    summarizer: str = "extractive"
+    fallback_reason: str | None = None
+    confidence: float = 0.0
+    index_version: str = ""
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _sentence_score(sentence_tokens: set[str], query_tokens: set[str]) -> float:
+    """Query-token overlap, longer (rarer, more specific) tokens weighing more; numbers count double."""
+    score = 0.0
+    for tok in query_tokens & sentence_tokens:
+        weight = math.log1p(len(tok))
+        if any(ch.isdigit() for ch in tok):
+            weight *= 2
+        score += weight
+    return score
+
+
+def best_sentence(text: str, query_tokens: set[str]) -> tuple[int, int, float]:
+    """Span and score of the passage sentence sharing the most with the question (the first one on ties)."""
+    best = (0, min(len(text), MAX_SENTENCE_CHARS), -1.0)
+    for s, e in split_sentences(text):
+        if e - s < 8:  # headings and table-cell fragments say nothing on their own
+            continue
+        score = _sentence_score(set(tokenize(text[s:e])), query_tokens)
+        if score > best[2]:
+            best = (s, e, score)
+    s, e, score = best
+    return s, min(e, s + MAX_SENTENCE_CHARS), score
+
+
+def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit]) -> tuple[str, list[int]]:
+    """Answer text and its citations from the top hits; a sentence with no overlap is used only from rank 1."""
+    query_tokens = {t for q in query_texts for t in tokenize(q)}
+    parts: list[str] = []
+    cited: list[int] = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(hits[:MAX_SENTENCES], start=1):
+        s, e, score = best_sentence(hit.chunk.text, query_tokens)
+        sentence = hit.chunk.text[s:e].strip()
+        if not sentence or sentence in seen or (score <= 0 and rank > 1):
+            continue
+        seen.add(sentence)
+        suffix = "…" if e - s >= MAX_SENTENCE_CHARS else ""
+        parts.append(f"{sentence}{suffix} [{rank}]")
+        cited.append(rank)
+    return " ".join(parts), cited

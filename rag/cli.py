@@ -1,0 +1,123 @@
+"""The `rag` command: index, ask, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import RagError
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(args: argparse.Namespace, index_arg: str = "index") -> Settings:
+    """Settings from the environment, with `--index`/`--out` taking precedence."""
+    settings = Settings()
+    index = getattr(args, index_arg, None)
+    return settings.model_copy(update={"index_dir": Path(index)}) if index else settings
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rag.documents import iter_corpus
+    from rag.embedders import make_embedder
+    from rag.errors import IndexMissing
+    from rag.index import build_index, load_index
+
+    settings = _settings(args, "out")
+    corpus = Path(args.corpus_dir) if args.corpus_dir else settings.corpus_dir
+    docs = list(iter_corpus(corpus))
+    embedder = make_embedder(settings.embedder)
+    previous = None
+    try:
+        previous = load_index(settings.index_dir, embedder.name)
+    except (IndexMissing, RagError) as e:
+        logger.info("no reusable previous index: %s", e)
+    bar = tqdm(total=0, unit="chunk", desc="embedding", disable=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    snap = build_index(docs, embedder, settings, previous=previous, progress=progress)
+    bar.close()
+    print(f"indexed {len(snap.documents)} documents, {len(snap.chunks)} chunks into {settings.index_dir} "
+          f"(version {snap.version})")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.engine import Engine
+
+    engine = Engine.from_settings(_settings(args))
+    answer = engine.ask(args.question, top_k=args.top_k)
+    if args.json:
+        from api.schemas import AskResponse
+
+        print(AskResponse.from_answer(args.question, answer, engine).model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    print()
+    for rank, hit in enumerate(answer.hits, start=1):
+        doc = engine.snapshot.documents[hit.chunk.doc_id]
+        snippet = hit.chunk.text[:160].replace("\n", " ")
+        print(f"[{rank}] {doc.title} ({hit.chunk.doc_id} {hit.chunk.start}-{hit.chunk.end}) {snippet}…")
+    print()
+    print(answer.disclaimer)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(_settings(args))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Bilingual RAG over reports on AI in healthcare.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from a corpus directory")
+    p.add_argument("corpus_dir", nargs="?")
+    p.add_argument("--out", help="index directory (default: RAG_INDEX_DIR or ./index)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question with cited passages")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--index")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the HTTP API and web page")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--index")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

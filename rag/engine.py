@@ -1,0 +1,155 @@
+"""The engine: one object holding the embedder and the current index snapshot; the API, CLI and eval use it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.abstain import AbstentionModel
+from rag.answer import DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
+from rag.cache import LRUCache
+from rag.config import Settings
+from rag.documents import Document, iter_corpus
+from rag.embedders import Embedder, make_embedder
+from rag.errors import DocumentNotFound, InvalidQuery
+from rag.index import IndexSnapshot, build_index, load_index
+from rag.retrieval import Filters, Hit, search
+from rag.text import normalize, question_language
+from rag.translate import QueryExpander
+
+logger = logging.getLogger(__name__)
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """Strip and check a question: not empty, not too long, no control characters."""
+    q = question.strip()
+    if not q:
+        raise InvalidQuery("the question is empty")
+    if len(q) > max_chars:
+        raise InvalidQuery(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in q):
+        raise InvalidQuery("the question contains control characters (e.g. NUL)")
+    return q
+
+
+@dataclass
+class SearchResult:
+    question: str
+    language: str
+    queries: list[str]
+    hits: list[Hit]
+    timing_ms: dict[str, float]
+
+
+class Engine:
+    """Answers questions from the current snapshot; document updates swap in a new snapshot atomically."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, snapshot: IndexSnapshot) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.snapshot = snapshot
+        self.expander = QueryExpander()
+        self.abstention = AbstentionModel()
+        self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
+        self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
+        embedder = embedder or make_embedder(settings.embedder)
+        snapshot = load_index(settings.index_dir, embedder.name)
+        engine = cls(settings, embedder, snapshot)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Load jieba's dictionary and run one query so the first user request is not the slow one."""
+        self.search("warm up 预热", 1)
+        self._query_cache.clear()
+
+    # -- queries -------------------------------------------------------------------------------------
+    def _embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows: list[npt.NDArray[np.float32] | None] = [self._query_cache.get(normalize(t)) for t in texts]
+        missing = [i for i, r in enumerate(rows) if r is None]
+        if missing:
+            fresh = self.embedder.embed_queries([texts[i] for i in missing])
+            for i, v in zip(missing, fresh, strict=True):
+                self._query_cache.put(normalize(texts[i]), v)
+                rows[i] = v
+        return np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, self.embedder.dim), np.float32)
+
+    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> SearchResult:
+        """Ranked passages for a question (no answer text)."""
+        q = validate_question(question, self.settings.max_question_chars)
+        k = self._check_top_k(top_k)
+        snap = self.snapshot  # one snapshot per request: never mix two index versions
+        lang = question_language(q)
+        t0 = time.perf_counter()
+        queries = self.expander.expand(q, lang)
+        t1 = time.perf_counter()
+        vectors = snap.transform.apply_query(self._embed_queries(queries), lang)
+        t2 = time.perf_counter()
+        hits = search(snap, vectors, queries, k, filters)
+        t3 = time.perf_counter()
+        timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
+        return SearchResult(q, lang, queries, hits, timing)
+
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
+        """Extractive answer with citations, or a refusal when the reports don't cover the question."""
+        t0 = time.perf_counter()
+        k = self._check_top_k(top_k)
+        key = (normalize(question.strip()), k, filters, self.snapshot.version)
+        cached = self._answer_cache.get(key)
+        if cached is not None:
+            return cached
+        result = self.search(question, k, filters)
+        lang: Lang = "zh" if result.language == "zh" else "en"
+        t1 = time.perf_counter()
+        confidence = self.abstention.confidence(result.queries, result.hits)
+        answered = bool(result.hits) and confidence >= self.abstention.threshold
+        if answered:
+            text, citations = extractive_answer(result.queries, result.hits)
+        else:
+            text, citations = NOT_COVERED[lang], []
+        timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
+                      total=(time.perf_counter() - t0) * 1e3)
+        answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
+                        index_version=self.snapshot.version, timing_ms=timing)
+        self._answer_cache.put(key, answer)
+        return answer
+
+    def _check_top_k(self, top_k: int | None) -> int:
+        k = self.settings.top_k if top_k is None else top_k
+        if not 1 <= k <= self.settings.max_top_k:
+            raise InvalidQuery(f"top_k must be between 1 and {self.settings.max_top_k}, got {k}")
+        return k
+
+    # -- documents -----------------------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        return sorted(self.snapshot.documents.values(), key=lambda d: d.id)
+
+    def document(self, doc_id: str) -> Document:
+        doc = self.snapshot.documents.get(doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return doc
+
+    def rebuild(self, documents: list[Document]) -> IndexSnapshot:
+        """Index `documents` (re-embedding only new text) and swap the result in for new requests."""
+        with self._write_lock:
+            snap = build_index(documents, self.embedder, self.settings, previous=self.snapshot)
+            self.snapshot = snap
+            self._answer_cache.clear()
+            return snap
+
+
+def corpus_documents(settings: Settings) -> list[Document]:
+    """The documents `rag index` indexes: the shipped corpus directory."""
+    return list(iter_corpus(settings.corpus_dir))

@@ -1,0 +1,247 @@
+"""Build, load and update the on-disk index: immutable snapshots swapped in atomically.
+
+Layout of `index_dir`:
+    current            symlink → snapshots/<version>   (replaced atomically with os.replace)
+    snapshots/<version>/manifest.json, documents.jsonl, chunks.jsonl, vectors.npy, faiss.index, bm25/
+A build writes a complete new snapshot, fsyncs it, then swaps `current`; a crash at any point leaves the
+previous snapshot in place and loadable. Readers hold a loaded snapshot, so queries keep being served from
+the old index until the new one is loaded and swapped in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.chunking import Chunk, chunk_document
+from rag.config import Settings
+from rag.documents import Document
+from rag.embedders import Embedder
+from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
+from rag.stores.bm25_store import BM25Store
+from rag.stores.faiss_store import FaissStore
+from rag.stores.manifest import (
+    Manifest,
+    fsync_dir,
+    read_manifest,
+    sha256_file,
+    write_atomic,
+    write_manifest,
+)
+from rag.text import tokenize
+from rag.transform import DenseTransform, fit_transform
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+KEEP_SNAPSHOTS = 2  # the current one and the one before it, for a manual rollback
+
+
+@dataclass
+class IndexSnapshot:
+    """A loaded, immutable index version: everything a query needs, in memory."""
+
+    path: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    vectors: npt.NDArray[np.float32]  # raw embeddings, row i ↔ chunks[i]
+    dense: FaissStore  # transformed vectors, id i ↔ chunks[i]
+    lexical: BM25Store
+    transform: DenseTransform
+    chunk_langs: npt.NDArray[np.str_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chunk_langs = np.array([c.lang for c in self.chunks], dtype="<U5")
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+
+def _text_key(embedder_name: str, text: str) -> str:
+    return hashlib.sha256(f"{embedder_name}\x00{text}".encode()).hexdigest()
+
+
+def _embed_with_cache(chunks: list[Chunk], embedder: Embedder, cache: dict[str, npt.NDArray[np.float32]],
+                      batch_size: int, progress: Progress | None) -> tuple[npt.NDArray[np.float32], int]:
+    """Vectors for all chunks, embedding only texts not in `cache`. Returns (vectors, how many were embedded)."""
+    keys = [_text_key(embedder.name, c.text) for c in chunks]
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
+    done = 0
+    if progress:
+        progress(0, len(todo))
+    for b in range(0, len(todo), batch_size):
+        rows = todo[b:b + batch_size]
+        vecs = embedder.embed_documents([chunks[i].text for i in rows])
+        for i, v in zip(rows, vecs, strict=True):
+            cache[keys[i]] = v
+        done += len(rows)
+        if progress:
+            progress(done, len(todo))
+    out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = cache[k]
+    return out, len(todo)
+
+
+def _cache_from(snapshot: IndexSnapshot | None, embedder_name: str) -> dict[str, npt.NDArray[np.float32]]:
+    if snapshot is None or snapshot.manifest.embedder != embedder_name:
+        return {}
+    return {_text_key(embedder_name, c.text): snapshot.vectors[i] for i, c in enumerate(snapshot.chunks)}
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer per index directory at a time (builds from the CLI and uploads through the API)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], chunks: list[Chunk],
+                    vectors: npt.NDArray[np.float32], dense: FaissStore, lexical: BM25Store,
+                    transform: DenseTransform) -> None:
+    _write_jsonl(directory / "documents.jsonl", (
+        {"id": d.id, "title": d.title, "lang": d.lang, "sha256": d.sha256, "path": d.path, "source": d.source,
+         "date": d.date, "text": d.text} for d in docs))
+    _write_jsonl(directory / "chunks.jsonl", (
+        {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "lang": c.lang} for c in chunks))
+    np.save(directory / "vectors.npy", vectors)
+    written = [directory / "documents.jsonl", directory / "chunks.jsonl", directory / "vectors.npy"]
+    written += dense.save(directory) + lexical.save(directory) + transform.save(directory)
+    for path in written:
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+    manifest.files = {str(p.relative_to(directory)): sha256_file(p) for p in written}
+    write_manifest(directory, manifest)
+    fsync_dir(directory)
+
+
+def _swap_current(index_dir: Path, snapshot_dir: Path) -> None:
+    link = index_dir / "current"
+    tmp = index_dir / f".current.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(Path("snapshots") / snapshot_dir.name)
+    os.replace(tmp, link)
+    fsync_dir(index_dir)
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    snaps = sorted((p for p in (index_dir / "snapshots").iterdir() if p.is_dir()), key=lambda p: p.name)
+    stale = [p for p in snaps if p.name != keep][: max(0, len(snaps) - KEEP_SNAPSHOTS)]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def build_index(documents: list[Document], embedder: Embedder, settings: Settings,
+                previous: IndexSnapshot | None = None, progress: Progress | None = None) -> IndexSnapshot:
+    """Chunk, embed (reusing every vector `previous` already has), index, write and swap in a new snapshot."""
+    t0 = time.perf_counter()
+    index_dir = settings.index_dir
+    docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
+    chunks = [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
+    vectors, embedded = _embed_with_cache(chunks, embedder, _cache_from(previous, embedder.name),
+                                          settings.embed_batch_size, progress)
+    transform = fit_transform(vectors, [c.lang for c in chunks])
+    dense = FaissStore(embedder.dim, expected_size=len(chunks))
+    dense.add(np.arange(len(chunks), dtype=np.int64), transform.apply_documents(vectors, [c.lang for c in chunks]))
+    lexical = BM25Store([tokenize(c.text) for c in chunks])
+    now = dt.datetime.now(dt.UTC)
+    version = now.strftime("%Y%m%dT%H%M%S%fZ")
+    manifest = Manifest(version=version, created_at=now.isoformat(), embedder=embedder.name, dim=embedder.dim,
+                        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+                        dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
+                        chunk_count=len(chunks))
+    with writer_lock(index_dir):
+        snaps = index_dir / "snapshots"
+        snaps.mkdir(parents=True, exist_ok=True)
+        remove_stale_builds(index_dir)  # safe: we hold the writer lock, so no other build is in progress
+        tmp = snaps / f".building-{version}"
+        tmp.mkdir()
+        _write_snapshot(tmp, manifest, docs, chunks, vectors, dense, lexical, transform)
+        final = snaps / version
+        os.replace(tmp, final)
+        fsync_dir(snaps)
+        _swap_current(index_dir, final)
+        _prune(index_dir, keep=version)
+    logger.info("index %s built: %d docs, %d chunks, %d embedded, %.1fs", version, len(docs), len(chunks),
+                embedded, time.perf_counter() - t0)
+    return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform)
+
+
+def current_snapshot_dir(index_dir: Path) -> Path:
+    link = index_dir / "current"
+    if not link.exists():
+        raise IndexMissing(f"no index in {index_dir}; build one with `rag index` (or `make index`)")
+    return link.resolve()
+
+
+def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool = True) -> IndexSnapshot:
+    """Load the current snapshot, verifying checksums; refuse one built by a different embedder."""
+    directory = current_snapshot_dir(index_dir)
+    manifest = read_manifest(directory, verify=verify)
+    if embedder_name is not None and manifest.embedder != embedder_name:
+        raise EmbedderMismatch(
+            f"index in {index_dir} was built with {manifest.embedder!r} but RAG_EMBEDDER is {embedder_name!r}; "
+            "rebuild with `rag index` or set RAG_EMBEDDER to match"
+        )
+    try:
+        docs = [json.loads(line) for line in (directory / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
+        documents = {d["id"]: Document(id=d["id"], text=d["text"], lang=d["lang"], sha256=d["sha256"],
+                                       title=d["title"], path=d.get("path", ""), source=d.get("source", ""),
+                                       date=d.get("date", "")) for d in docs}
+        chunks = []
+        for line in (directory / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            c = json.loads(line)
+            text = documents[c["doc_id"]].text[c["start"]:c["end"]]
+            chunks.append(Chunk(c["id"], c["doc_id"], c["start"], c["end"], text, c["lang"]))
+        vectors = np.load(directory / "vectors.npy")
+    except (OSError, ValueError, KeyError) as e:
+        raise IndexCorrupt(f"{directory}: cannot read index files ({e}); rebuild with `rag index`") from e
+    if len(chunks) != manifest.chunk_count or vectors.shape != (len(chunks), manifest.dim):
+        raise IndexCorrupt(f"{directory}: chunk and vector counts disagree with the manifest; rebuild with `rag index`")
+    dense = FaissStore.load(directory)
+    lexical = BM25Store.load(directory)
+    transform = DenseTransform.load(directory)
+    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform)
+
+
+def remove_stale_builds(index_dir: Path) -> int:
+    """Delete half-written snapshot directories left by a crashed build; returns how many."""
+    snaps = index_dir / "snapshots"
+    if not snaps.is_dir():
+        return 0
+    stale = [p for p in snaps.iterdir() if p.name.startswith(".building-")]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)
+
+
+__all__ = ["IndexSnapshot", "build_index", "load_index", "remove_stale_builds", "write_atomic", "writer_lock"]

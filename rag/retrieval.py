@@ -1,0 +1,120 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) legs, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.chunking import Chunk
+from rag.index import IndexSnapshot
+from rag.text import tokenize
+
+logger = logging.getLogger(__name__)
+
+# RRF constant: 60 from Cormack, Clarke & Büttcher (SIGIR 2009), +1 because our ranks start at 0.
+RRF_K = 61
+# Each leg contributes this many candidates before fusion; deep enough that a passage ranked low by one
+# leg but high by the other still meets it, and cheap (flat search over all rows costs the same).
+CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the evidence for its rank."""
+
+    chunk: Chunk
+    score: float  # fused score, higher is better
+    dense: float  # cosine of query and passage in the transformed space (-inf when the dense leg missed it)
+    lexical: float  # BM25 score (0 when no query token matched)
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc_ids: frozenset[str] | None = None
+    language: str | None = None
+
+
+class Fusion(Enum):
+    RRF = "rrf"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+def allowed_rows(snapshot: IndexSnapshot, filters: Filters) -> npt.NDArray[np.int64] | None:
+    """Row ids passing the filters, or None when nothing is filtered."""
+    if filters.doc_ids is None and filters.language is None:
+        return None
+    mask = np.ones(len(snapshot.chunks), dtype=bool)
+    if filters.doc_ids is not None:
+        mask &= np.array([c.doc_id in filters.doc_ids for c in snapshot.chunks], dtype=bool)
+    if filters.language is not None:
+        mask &= snapshot.chunk_langs == filters.language
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+def top_rows(scores: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.int64] | None = None) -> list[int]:
+    """Rows of the k highest positive scores, best first: argpartition, then a sort of only k."""
+    if allowed is not None:
+        masked = np.full_like(scores, -np.inf)
+        masked[allowed] = scores[allowed]
+        scores = masked
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    part = np.argpartition(-scores, k - 1)[:k]
+    order = part[np.argsort(-scores[part], kind="stable")]
+    return [int(i) for i in order if scores[i] > 0]
+
+
+def fuse_rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings a row appears in."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def dense_leg(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], k: int,
+              allowed: npt.NDArray[np.int64] | None) -> dict[int, float]:
+    """Row → best cosine over the query vectors (one per query variant)."""
+    best: dict[int, float] = {}
+    scores, ids = snapshot.dense.search(query_vectors, k, allowed)
+    for srow, irow in zip(scores, ids, strict=True):
+        for s, i in zip(srow, irow, strict=True):
+            if i >= 0 and s > best.get(int(i), -np.inf):
+                best[int(i)] = float(s)
+    return best
+
+
+def lexical_scores(snapshot: IndexSnapshot, queries: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Max BM25 score per row over the query variants."""
+    total = np.zeros(len(snapshot.chunks), dtype=np.float32)
+    for q in queries:
+        total = np.maximum(total, snapshot.lexical.scores(tokenize(q)))
+    return total
+
+
+def search(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], queries: Sequence[str], k: int,
+           filters: Filters | None = None, fusion: Fusion = Fusion.RRF) -> list[Hit]:
+    """Top-k hits for a question given its embedded variants and their texts."""
+    allowed = allowed_rows(snapshot, filters or Filters())
+    if allowed is not None and len(allowed) == 0:
+        return []
+    dense = dense_leg(snapshot, query_vectors, CANDIDATES, allowed) if fusion != Fusion.LEXICAL else {}
+    bm25 = lexical_scores(snapshot, queries) if fusion != Fusion.DENSE else np.zeros(len(snapshot.chunks), np.float32)
+    dense_rank = sorted(dense, key=lambda r: -dense[r])
+    lex_rank = top_rows(bm25, CANDIDATES, allowed)
+    if fusion == Fusion.DENSE:
+        fused = {r: dense[r] for r in dense_rank}
+    elif fusion == Fusion.LEXICAL:
+        fused = {r: float(bm25[r]) for r in lex_rank}
+    else:
+        fused = fuse_rrf([dense_rank, lex_rank])
+    order = sorted(fused, key=lambda r: -fused[r])[:k]
+    return [Hit(snapshot.chunks[r], fused[r], dense.get(r, float("-inf")), float(bm25[r])) for r in order]

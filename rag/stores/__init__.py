@@ -1,0 +1,1 @@
+"""Vector and lexical stores behind small Protocols; the index module composes them."""

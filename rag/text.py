@@ -1,0 +1,121 @@
+"""Text normalisation, language detection and BM25 tokens, shared by documents, chunks and queries."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+from typing import Literal
+
+logger = logging.getLogger(__name__)
+
+Language = Literal["en", "zh", "ja", "other"]
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_KANA = r"\u3040-\u30ff"
+_HAN_RE = re.compile(f"[{_HAN}]")
+_KANA_RE = re.compile(f"[{_KANA}]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+# A token is a run of Han characters (segmented further by jieba), or a run of letters/digits that may
+# carry inner '.', ',' or '%' so "1,000", "36.76%" and "u.s" survive as one token.
+_TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?")
+
+_EN_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
+    these those there here what which who whom whose when where why how do does did done can could should would
+    will shall may might must i you he she we they me him her us them my your our their not no yes than then so
+    such too very just also into about over under up down out off again more most some any each all both few other
+    own same only s t don doesn didn isn aren wasn weren have has had having""".split()  # noqa: SIM905 - a word list reads better as text
+)
+_ZH_STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 或 也 都 而 就 对 把 被 让 给 从 向 以 为 之 其 这 那 这些 那些
+    一个 什么 怎么 怎样 吗 呢 吧 啊 哪些 哪个 多少 如何 是否 有没有
+    可以 能 会 有 我 你 他 她 它 我们 你们 他们 请问 一下""".split()  # noqa: SIM905
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and punctuation to ASCII) and case-fold; used for matching, never for display."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> object:
+    import opencc  # opencc-python-reimplemented: pure Python, offline
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese, so DRCD-style and Taiwanese questions match Simplified text."""
+    if not _HAN_RE.search(text):
+        return text
+    return str(_t2s().convert(text))  # type: ignore[attr-defined]
+
+
+def detect_language(text: str) -> Language:
+    """Main language by script counts: kana → ja, Han vs Latin letters otherwise.
+
+    One Han character carries about as much as a 4-5 letter English word, so Han characters are weighted
+    ×3 against Latin letters; a Chinese sentence with "AI" or "NVIDIA" in it stays Chinese.
+    """
+    han = len(_HAN_RE.findall(text))
+    kana = len(_KANA_RE.findall(text))
+    latin = len(_LATIN_RE.findall(text))
+    if kana >= 5 and kana * 4 >= han:
+        return "ja"
+    if han == 0 and latin == 0:
+        return "other"
+    return "zh" if han * 3 >= latin else "en"
+
+
+def question_language(text: str) -> Literal["en", "zh"]:
+    """The language an answer is written in: Chinese when the question is mostly Han/kana, else English."""
+    return "zh" if detect_language(text) in ("zh", "ja") else "en"
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba() -> object:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: NFKC + casefold + Simplified script, jieba words for Han runs, words for Latin text."""
+    norm = to_simplified(normalize(text))
+    jb = _jieba()
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(norm):
+        tok = match.group(0)
+        if _HAN_RE.match(tok):
+            for word in jb.lcut(tok):  # type: ignore[attr-defined]
+                if word not in _ZH_STOPWORDS:
+                    tokens.append(word)
+        elif tok not in _EN_STOPWORDS:
+            tokens.append(tok.strip(".,'"))
+    return [t for t in tokens if t]
+
+
+# A full stop ends a sentence only before whitespace and not after a lone letter ("U.S.", "e.g.") or a
+# common abbreviation, so "The U.S. Food and Drug Administration" stays one sentence.
+_SENTENCE_RE = re.compile(
+    r"[^\n。！？；!?]+?(?:[。！？；!?]+|(?<!\b[A-Za-z])(?<!\bvs)(?<!\bDr)(?<!\bNo)(?<!\bMr)(?<!\bMs)\.(?=\s)|\.$|(?=\n)|$)"
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) in `text`, splitting after 。！？； . ! ? and at line breaks."""
+    spans: list[tuple[int, int]] = []
+    for m in _SENTENCE_RE.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans

@@ -1,0 +1,74 @@
+from fastapi.testclient import TestClient
+
+from tests.conftest import FDA_QUOTE
+
+FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
+
+
+def test_ask_contract_and_offsets_check_out(client: TestClient) -> None:
+    r = client.post("/v1/ask", json={"question": FDA_EN})
+    assert r.status_code == 200
+    body = r.json()
+    for field in ("question", "language", "answered", "answer", "passages", "citations", "summarizer",
+                  "disclaimer", "timing_ms"):
+        assert field in body
+    assert body["language"] == "en" and body["answered"] is True and body["summarizer"] == "extractive"
+    top = body["passages"][0]
+    assert FDA_QUOTE in top["text"] and top["rank"] == 1
+    assert set(top) >= {"rank", "chunk_id", "doc_id", "title", "text", "score", "start", "end", "language"}
+    for p in body["passages"]:
+        doc = client.get(f"/v1/documents/{p['doc_id']}").json()
+        assert doc["text"][p["start"]:p["end"]] == p["text"]
+
+
+def test_ask_in_chinese(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "美国FDA已经批准了多少款人工智能医疗器械？", "top_k": 5}).json()
+    assert body["language"] == "zh"
+    assert any(FDA_QUOTE in p["text"] for p in body["passages"])
+
+
+def test_search_returns_passages_with_filters(client: TestClient) -> None:
+    r = client.post("/v1/search", json={"question": FDA_EN, "top_k": 3, "language": "en"})
+    assert r.status_code == 200
+    passages = r.json()["passages"]
+    assert len(passages) == 3 and all(p["language"] == "en" for p in passages)
+
+
+def test_documents_listing(client: TestClient) -> None:
+    docs = client.get("/v1/documents").json()
+    assert len(docs) == 5 and {"id", "title", "language", "length"} <= set(docs[0])
+    assert client.get("/v1/documents/004_481865b282495e49").json()["language"] == "zh"
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["documents"] == 5
+
+
+def test_bad_input_gets_4xx_with_a_message(client: TestClient) -> None:
+    cases = [
+        {"json": {"question": ""}},
+        {"json": {"question": "   "}},
+        {"json": {"question": "x" * 3000}},
+        {"json": {"question": "a\x00b"}},
+        {"json": {"question": 123}},
+        {"json": {"question": "ok", "top_k": 0}},
+        {"json": {"question": "ok", "top_k": "five"}},
+        {"json": {"question": "ok", "unknown": 1}},
+        {"json": []},
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
+    ]
+    for case in cases:
+        r = client.post("/v1/ask", **case)
+        assert 400 <= r.status_code < 500, (case, r.status_code)
+        assert r.json()["detail"], case
+    assert client.get("/v1/documents/no-such-doc").status_code == 404
+    assert client.get("/v1/documents/..%2F..%2Fetc%2Fpasswd").status_code in (404, 422)
+
+
+def test_odd_but_valid_questions_are_answered_not_crashed(client: TestClient) -> None:
+    for q in ["🤖🏥?", "<script>alert(1)</script> FDA", "ＦＤＡ批准了多少个AI设备？", "FDA 批准 devices 数量", "?"]:
+        r = client.post("/v1/ask", json={"question": q})
+        assert r.status_code == 200, q

@@ -1,0 +1,79 @@
+import pytest
+
+from rag.engine import Engine
+from rag.errors import DocumentNotFound, InvalidQuery
+from rag.retrieval import Filters, Fusion, fuse_rrf, search, top_rows
+from tests.conftest import FDA_QUOTE
+
+FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
+FDA_ZH = "美国FDA已经批准了多少款人工智能医疗器械？"
+
+
+def test_english_fda_question_ranks_the_fda_passage_first(engine: Engine) -> None:
+    result = engine.search(FDA_EN, 5)
+    assert FDA_QUOTE in result.hits[0].chunk.text
+    answer = engine.ask(FDA_EN)
+    assert answer.answered and answer.language == "en"
+    assert "1,000" in answer.text and "[1]" in answer.text and 1 in answer.citations
+    assert answer.disclaimer and "medical advice" in answer.disclaimer
+
+
+def test_chinese_fda_question_finds_the_english_passage_in_top5(engine: Engine) -> None:
+    result = engine.search(FDA_ZH, 5)
+    assert any(FDA_QUOTE in h.chunk.text for h in result.hits)
+    answer = engine.ask(FDA_ZH)
+    assert answer.language == "zh" and "医疗建议" in answer.disclaimer
+
+
+def test_chinese_question_finds_chinese_evidence(engine: Engine) -> None:
+    hits = engine.search("NVIDIA调研显示整体AI采用率是多少？", 3).hits
+    assert any("整体AI采用率达到70%" in h.chunk.text for h in hits)
+
+
+def test_citations_point_at_returned_passages(engine: Engine) -> None:
+    answer = engine.ask("What are the main challenges for AI medical imaging in China?", top_k=5)
+    assert answer.citations and all(1 <= n <= len(answer.hits) for n in answer.citations)
+    for n in answer.citations:
+        assert f"[{n}]" in answer.text
+
+
+def test_filters_restrict_documents_and_language(engine: Engine) -> None:
+    hits = engine.search(FDA_EN, 5, Filters(doc_ids=frozenset({"001_7c22d6fe12b3100b"}))).hits
+    assert hits and {h.chunk.doc_id for h in hits} == {"001_7c22d6fe12b3100b"}
+    hits = engine.search(FDA_EN, 5, Filters(language="zh")).hits
+    assert hits and {h.chunk.lang for h in hits} == {"zh"}
+    assert engine.search(FDA_EN, 5, Filters(doc_ids=frozenset({"nope"}))).hits == []
+
+
+@pytest.mark.parametrize("question", ["", "   \n", "x" * 5000, "bad\x00input"])
+def test_invalid_questions_are_refused(engine: Engine, question: str) -> None:
+    with pytest.raises(InvalidQuery):
+        engine.ask(question)
+
+
+@pytest.mark.parametrize("k", [0, -1, 51])
+def test_top_k_out_of_range_is_refused(engine: Engine, k: int) -> None:
+    with pytest.raises(InvalidQuery, match="top_k"):
+        engine.search(FDA_EN, k)
+
+
+def test_unknown_document_is_not_found(engine: Engine) -> None:
+    with pytest.raises(DocumentNotFound):
+        engine.document("no-such-doc")
+
+
+def test_answers_are_cached_per_index_version(engine: Engine) -> None:
+    first = engine.ask("What is the CAGR of AI healthcare in China?")
+    assert engine.ask("  what is the CAGR of AI healthcare in China?  ") is first
+
+
+def test_fusion_legs_and_rrf(engine: Engine) -> None:
+    snap = engine.snapshot
+    vecs = snap.transform.apply_query(engine.embedder.embed_queries([FDA_EN]), "en")
+    for fusion in Fusion:
+        hits = search(snap, vecs, [FDA_EN], 5, fusion=fusion)
+        assert len(hits) == 5 and any(FDA_QUOTE in h.chunk.text for h in hits), fusion
+    assert fuse_rrf([[1, 2], [2, 3]]) == pytest.approx({1: 1 / 61, 2: 1 / 62 + 1 / 61, 3: 1 / 62})
+    import numpy as np
+
+    assert top_rows(np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32), 3) == [1, 3, 2]

@@ -1,0 +1,92 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.documents import iter_corpus, make_document
+from rag.embedders import Embedder, HashEmbedder
+from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
+from rag.index import build_index, load_index
+from tests.conftest import CORPUS
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many passages it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim, self.passages = inner, inner.name, inner.dim, 0
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.passages += len(texts)
+        return self.inner.embed_documents(texts)
+
+
+def test_loaded_index_matches_the_corpus(index_dir: Path, embedder: Embedder) -> None:
+    snap = load_index(index_dir, embedder.name)
+    docs = {d.id: d for d in iter_corpus(CORPUS)}
+    assert snap.manifest.documents == {i: d.sha256 for i, d in docs.items()}
+    assert snap.manifest.chunk_count == len(snap.chunks) == len(snap.dense) == len(snap.lexical)
+    assert snap.manifest.embedder == embedder.name and snap.manifest.dim == 384
+    for c in snap.chunks:
+        assert docs[c.doc_id].text[c.start:c.end] == c.text
+
+
+def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings, embedder: Embedder) -> None:
+    previous = load_index(fresh_settings.index_dir, embedder.name)
+    counting = CountingEmbedder(embedder)
+    snap = build_index(list(iter_corpus(CORPUS)), counting, fresh_settings, previous=previous)
+    assert counting.passages == 0
+    assert np.array_equal(snap.vectors, previous.vectors)
+    # adding one document embeds only its chunks
+    extra = make_document("extra-doc", "Hospitals in Shenzhen piloted AI triage kiosks in 2025. " * 3)
+    counting2 = CountingEmbedder(embedder)
+    snap2 = build_index([*snap.documents.values(), extra], counting2, fresh_settings, previous=snap)
+    assert counting2.passages == len([c for c in snap2.chunks if c.doc_id == "extra-doc"]) == 1
+    assert load_index(fresh_settings.index_dir).version == snap2.version
+
+
+def test_index_built_by_another_embedder_is_refused(fresh_settings: Settings) -> None:
+    with pytest.raises(EmbedderMismatch, match="RAG_EMBEDDER"):
+        load_index(fresh_settings.index_dir, "sentence-transformers:other")
+
+
+def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing, match="rag index"):
+        load_index(tmp_path / "nothing")
+
+
+def test_corrupted_file_is_detected_not_served(fresh_settings: Settings) -> None:
+    current = (fresh_settings.index_dir / "current").resolve()
+    vec = current / "vectors.npy"
+    data = bytearray(vec.read_bytes())
+    data[-10] ^= 0xFF
+    vec.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        load_index(fresh_settings.index_dir)
+
+
+def test_truncated_file_is_detected(fresh_settings: Settings) -> None:
+    current = (fresh_settings.index_dir / "current").resolve()
+    faiss_file = current / "faiss.index"
+    os.truncate(faiss_file, faiss_file.stat().st_size // 2)
+    with pytest.raises(IndexCorrupt):
+        load_index(fresh_settings.index_dir)
+
+
+def test_stale_half_built_snapshot_is_removed_and_previous_kept(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "idx")
+    emb = HashEmbedder(32)
+    docs = [make_document("a", "Alpha text about AI in radiology."), make_document("b", "Beta text on payment.")]
+    first = build_index(docs, emb, settings)
+    stale = tmp_path / "idx" / "snapshots" / ".building-crashed"
+    stale.mkdir()
+    (stale / "vectors.npy").write_bytes(b"half")
+    assert load_index(settings.index_dir).version == first.version
+    second = build_index(docs[:1], emb, settings, previous=first)
+    assert not stale.exists()
+    assert sorted(load_index(settings.index_dir).documents) == ["a"] and second.version != first.version

@@ -1,0 +1,32 @@
+from rag.text import detect_language, normalize, question_language, split_sentences, to_simplified, tokenize
+
+
+def test_nfkc_folds_full_width_digits_and_punctuation() -> None:
+    assert normalize("ＦＤＡ批准了１２３个，") == "fda批准了123个,"
+
+
+def test_tokenize_segments_chinese_and_keeps_numbers_whole() -> None:
+    toks = tokenize("FDA批准了1,000个AI医疗器械, CAGR 36.76%")
+    assert "fda" in toks and "1,000" in toks and "36.76%" in toks
+    assert "医疗器械" in toks or {"医疗", "器械"} <= set(toks)
+    assert "了" not in toks
+
+
+def test_tokenize_matches_across_width_and_script() -> None:
+    assert tokenize("１０００") == tokenize("1000")
+    assert tokenize("醫療器械") == tokenize("医疗器械")
+    assert to_simplified("審批") == "审批"
+
+
+def test_detect_language() -> None:
+    assert detect_language("The FDA has cleared more than 1,000 devices.") == "en"
+    assert detect_language("NVIDIA 基于对超过600位行业专业人士的调研显示") == "zh"
+    assert detect_language("想像してみてください。歯科治療が中国ではわずか2週間") == "ja"
+    assert question_language("美国FDA批准了多少AI设备？") == "zh"
+    assert question_language("What did NVIDIA's 调研 find?") == "en"
+
+
+def test_split_sentences_keeps_abbreviations() -> None:
+    text = "The U.S. FDA cleared devices. 中文句子。第二句？\nA row"
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == ["The U.S. FDA cleared devices.", "中文句子。", "第二句？", "A row"]
