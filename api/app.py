@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import ask, documents, health
+from api.routes import ask, documents, health, web
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
@@ -89,4 +89,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(web.router)
     return app

@@ -82,6 +82,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.gold import GOLD_DIR
+    from eval.run import THRESHOLDS, run
+
+    limits = {name: getattr(args, name) for name in THRESHOLDS}
+    _, failures = run(Path(args.gold) if args.gold else GOLD_DIR, Path(args.out) if args.out else None,
+                      Path(args.index) if args.index else None, args.url, limits)
+    for f in failures:
+        print(f"below threshold: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Bilingual RAG over reports on AI in healthcare.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -105,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="run the gold Q&A set and report metrics per language pair and kind")
+    p.add_argument("--gold", help="a .jsonl file or a directory of them (default: eval/gold)")
+    p.add_argument("--index")
+    p.add_argument("--url", help="evaluate a running server instead of the in-process engine")
+    p.add_argument("--out", help="write report.json, report.md and report.png here")
+    for name in ("min_hit5", "min_mrr", "min_same_hit5", "min_cross_hit5", "min_answer", "min_oos_refused",
+                 "max_answerable_refused"):
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None)
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Evaluation: the gold Q&A set (`rag eval`) and public retrieval benchmarks."""

@@ -1,0 +1,296 @@
+"""`rag eval`: run the gold set in-process or against a server, score it, write report.json/.md and a chart."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from eval.gold import GoldRow, load_gold, quote_spans
+from eval.metrics import hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
+from rag.text import normalize
+
+RETRIEVAL_K = 10  # passages requested per question: hit@10, MRR@10 and nDCG@10 need ten
+
+
+@dataclass
+class Response:
+    """What one question got back, from either backend."""
+
+    passages: list[tuple[str, int, int]]  # (doc_id, start, end) in rank order
+    answered: bool
+    answer: str
+    citations: list[int]
+    latency_ms: float
+    confidence: float = 0.0
+
+
+@dataclass
+class Scored:
+    id: str
+    kind: str
+    pair: str
+    language: str
+    answerable: bool
+    answered: bool
+    latency_ms: float
+    hit1: float = 0.0
+    hit3: float = 0.0
+    hit5: float = 0.0
+    hit10: float = 0.0
+    mrr10: float = 0.0
+    ndcg10: float = 0.0
+    answer_ok: float = 0.0
+    cite_precision: float | None = None
+    cite_recall: float = 0.0
+    first_relevant_rank: int | None = None
+    confidence: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+Asker = Callable[[str], Response]
+
+
+def in_process_asker(index_dir: Path | None) -> tuple[Asker, Callable[[str], str]]:
+    """Ask through the library (the same Engine the API serves)."""
+    from rag.config import Settings
+    from rag.engine import Engine
+
+    settings = Settings()
+    if index_dir is not None:
+        settings = settings.model_copy(update={"index_dir": index_dir})
+    engine = Engine.from_settings(settings)
+
+    def ask(question: str) -> Response:
+        t0 = time.perf_counter()
+        a = engine.ask(question, top_k=RETRIEVAL_K)
+        ms = (time.perf_counter() - t0) * 1e3
+        return Response([(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in a.hits], a.answered, a.text,
+                        a.citations, ms, a.confidence)
+
+    return ask, lambda doc_id: engine.document(doc_id).text
+
+
+def http_asker(url: str) -> tuple[Asker, Callable[[str], str]]:
+    """Ask a running server over HTTP; documents come from its /v1/documents/{id}."""
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
+
+    def ask(question: str) -> Response:
+        t0 = time.perf_counter()
+        r = client.post("/v1/ask", json={"question": question, "top_k": RETRIEVAL_K})
+        ms = (time.perf_counter() - t0) * 1e3
+        r.raise_for_status()
+        b = r.json()
+        return Response([(p["doc_id"], p["start"], p["end"]) for p in b["passages"]], b["answered"], b["answer"],
+                        b["citations"], ms, float(b.get("confidence", 0.0)))
+
+    def doc_text(doc_id: str) -> str:
+        r = client.get(f"/v1/documents/{doc_id}")
+        r.raise_for_status()
+        return str(r.json()["text"])
+
+    return ask, doc_text
+
+
+def _norm_answer(s: str) -> str:
+    return normalize(s).replace(",", "").replace(" ", "")
+
+
+def score(row: GoldRow, resp: Response, doc_text: Callable[[str], str]) -> Scored:
+    """Retrieval, answer, citation and abstention scores of one response."""
+    s = Scored(row.id, row.kind, row.pair, row.language, row.answerable, resp.answered, resp.latency_ms,
+               confidence=resp.confidence)
+    if not row.answerable:
+        return s
+    quotes = [(e.doc_id, span) for e in row.evidence for span in quote_spans(doc_text(e.doc_id), e.quote)[:1]]
+    covered: set[int] = set()
+    relevant, gains = [], []
+    for doc_id, start, end in resp.passages[:RETRIEVAL_K]:
+        hits = {i for i, (d, span) in enumerate(quotes) if d == doc_id and overlaps((start, end), span)}
+        relevant.append(bool(hits))
+        gains.append(1.0 if hits - covered else 0.0)
+        covered |= hits
+    s.hit1, s.hit3, s.hit5, s.hit10 = (hit_at(relevant, k) for k in (1, 3, 5, 10))
+    s.mrr10 = reciprocal_rank(relevant, 10)
+    s.ndcg10 = ndcg_at(gains, len(quotes), 10)
+    s.first_relevant_rank = next((i + 1 for i, r in enumerate(relevant) if r), None)
+    answer = _norm_answer(resp.answer)
+    s.answer_ok = 1.0 if resp.answered and any(_norm_answer(a) in answer for a in row.answers) else 0.0
+    cited = [resp.passages[n - 1] for n in resp.citations if 1 <= n <= len(resp.passages)]
+    if cited:
+        good = [any(d == q_doc and overlaps((st, en), span) for q_doc, span in quotes) for d, st, en in cited]
+        s.cite_precision = sum(good) / len(cited)
+    s.cite_recall = sum(any(d == q_doc and overlaps((st, en), span) for d, st, en in cited)
+                        for q_doc, span in quotes) / max(1, len(quotes))
+    return s
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
+    """Averages over a group: retrieval and answer metrics over answerable rows, refusals over both."""
+    ans = [r for r in rows if r.answerable]
+    oos = [r for r in rows if not r.answerable]
+    out: dict[str, object] = {"n": len(rows), "answerable": len(ans), "out_of_scope": len(oos)}
+    for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall"):
+        out[m] = _mean([getattr(r, m) for r in ans])
+    out["oos_refused"] = _mean([0.0 if r.answered else 1.0 for r in oos])
+    out["answerable_refused"] = _mean([0.0 if r.answered else 1.0 for r in ans])
+    lat = [r.latency_ms for r in rows]
+    out["latency_p50_ms"] = round(percentile(lat, 50), 1) if lat else None
+    out["latency_p95_ms"] = round(percentile(lat, 95), 1) if lat else None
+    return out
+
+
+def refusal_quality(rows: Sequence[Scored]) -> dict[str, float | None]:
+    """Precision and recall of refusals: a refusal is correct when the question is out of scope."""
+    refused = [r for r in rows if not r.answered]
+    oos = [r for r in rows if not r.answerable]
+    tp = sum(1 for r in refused if not r.answerable)
+    return {"precision": round(tp / len(refused), 4) if refused else None,
+            "recall": round(tp / len(oos), 4) if oos else None}
+
+
+def build_report(scored: Sequence[Scored], meta: dict[str, object]) -> dict[str, object]:
+    by_pair: dict[str, list[Scored]] = defaultdict(list)
+    by_kind: dict[str, list[Scored]] = defaultdict(list)
+    for r in scored:
+        by_pair[r.pair].append(r)
+        by_kind[r.kind].append(r)
+    same = [r for r in scored if r.answerable and r.pair in ("en→en", "zh→zh")]
+    cross = [r for r in scored if r.answerable and r.pair in ("en→zh", "zh→en")]
+    return {
+        "meta": meta,
+        "overall": aggregate(scored),
+        "same_language": aggregate(same),
+        "cross_language": aggregate(cross),
+        "refusals": refusal_quality(scored),
+        "by_language_pair": {k: aggregate(v) for k, v in sorted(by_pair.items())},
+        "by_kind": {k: aggregate(v) for k, v in sorted(by_kind.items())},
+        "questions": [asdict(r) for r in scored],
+    }
+
+
+COLUMNS = ["n", "hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall",
+           "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
+
+
+def markdown(report: dict[str, object]) -> str:
+    def table(groups: dict[str, dict[str, object]]) -> list[str]:
+        lines = ["| group | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+        for name, g in groups.items():
+            cells = ["–" if g.get(c) is None else (f"{g[c]:.3f}" if isinstance(g[c], float) else str(g[c]))
+                     for c in COLUMNS]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        return lines
+
+    meta = report["meta"]
+    assert isinstance(meta, dict)
+    head = {"overall": report["overall"], "same-language": report["same_language"],
+            "cross-language": report["cross_language"]}
+    out = [f"# Gold-set evaluation ({meta.get('questions')} questions)", "",
+           f"Command: `{meta.get('command')}`  ", f"Index: {meta.get('index_version')} · {meta.get('date')}", "",
+           "## Summary", *table(head), "", "## By language pair (question → evidence)",
+           *table(report["by_language_pair"]),  # type: ignore[arg-type]
+           "", "## By kind", *table(report["by_kind"]), "",  # type: ignore[arg-type]
+           f"Refusals: precision {report['refusals']['precision']}, recall {report['refusals']['recall']}"]  # type: ignore[index]
+    return "\n".join(out) + "\n"
+
+
+def chart(report: dict[str, object], path: Path) -> None:
+    """Bar chart of hit@5 and MRR@10 per language pair and kind, plus refusal rates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {**{f"pair {k}": v for k, v in report["by_language_pair"].items()},  # type: ignore[attr-defined]
+              **{f"kind {k}": v for k, v in report["by_kind"].items()}}  # type: ignore[attr-defined]
+    names = [n for n, g in groups.items() if g.get("hit5") is not None]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [groups[n]["hit5"] for n in names], 0.4, label="hit@5")
+    ax.bar([x + 0.2 for x in xs], [groups[n]["mrr10"] for n in names], 0.4, label="MRR@10")
+    ax.set_xticks(list(xs), names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    o = report["overall"]
+    ax.set_title(f"gold set: out-of-scope refused {o['oos_refused']}, answerable refused {o['answerable_refused']}")  # type: ignore[index]
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+THRESHOLDS = {
+    "min_hit5": ("overall", "hit5", ">="),
+    "min_mrr": ("overall", "mrr10", ">="),
+    "min_same_hit5": ("same_language", "hit5", ">="),
+    "min_cross_hit5": ("cross_language", "hit5", ">="),
+    "min_answer": ("overall", "answer_ok", ">="),
+    "min_oos_refused": ("overall", "oos_refused", ">="),
+    "max_answerable_refused": ("overall", "answerable_refused", "<="),
+}
+
+
+def check_thresholds(report: dict[str, object], limits: dict[str, float | None]) -> list[str]:
+    """Messages for every threshold that the report misses (empty when all pass)."""
+    failures = []
+    for name, limit in limits.items():
+        if limit is None:
+            continue
+        group, metric, op = THRESHOLDS[name]
+        value = report[group][metric]  # type: ignore[index]
+        ok = value is not None and (value >= limit if op == ">=" else value <= limit)
+        if not ok:
+            failures.append(f"{group}.{metric} = {value} (required {op} {limit})")
+    return failures
+
+
+def run(gold: Path, out: Path | None, index_dir: Path | None = None, url: str | None = None,
+        limits: dict[str, float | None] | None = None, quiet: bool = False) -> tuple[dict[str, object], list[str]]:
+    rows = load_gold(gold)
+    ask, doc_text = http_asker(url) if url else in_process_asker(index_dir)
+    text_cache: dict[str, str] = {}
+
+    def cached_text(doc_id: str) -> str:
+        if doc_id not in text_cache:
+            text_cache[doc_id] = doc_text(doc_id)
+        return text_cache[doc_id]
+
+    ask("warm-up question")
+    scored = [score(r, ask(r.question), cached_text) for r in rows]
+    meta = {"command": " ".join(["rag", "eval", *sys.argv[2:]]) if sys.argv[1:2] == ["eval"] else "rag eval",
+            "questions": len(rows), "date": time.strftime("%Y-%m-%d %H:%M"), "gold": str(gold),
+            "backend": url or "in-process", "index_version": _index_version(index_dir, url)}
+    report = build_report(scored, meta)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        (out / "report.md").write_text(markdown(report), encoding="utf-8")
+        chart(report, out / "report.png")
+    if not quiet:
+        print(markdown({**report, "questions": []}))
+    return report, check_thresholds(report, limits or {})
+
+
+def _index_version(index_dir: Path | None, url: str | None) -> str:
+    try:
+        if url:
+            import httpx
+
+            return str(httpx.get(url.rstrip("/") + "/readyz", timeout=5).json().get("index_version", ""))
+        from rag.config import Settings
+        from rag.index import current_snapshot_dir
+
+        return current_snapshot_dir(index_dir or Settings().index_dir).name
+    except Exception:  # noqa: BLE001 - the version is informational only
+        return ""
