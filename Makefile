@@ -28,7 +28,12 @@ index: $(STAMP)
 serve: $(STAMP) index/current
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)

@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import observability
 from api.routes import ask, documents, health, web
 from rag.config import Settings
 from rag.embedders import Embedder
@@ -27,6 +30,7 @@ from rag.errors import (
     RagError,
     Unauthorized,
 )
+from rag.summarizers import make_summarizer
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +65,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         app.state.engine = engine
         if engine is None:
             try:
-                app.state.engine = Engine.from_settings(settings, embedder)
+                loaded = Engine.from_settings(settings, embedder)
+                await run_in_threadpool(loaded.recover)  # uploads accepted before a crash get indexed now
+                app.state.engine = loaded
             except RagError as e:  # serve /healthz and a 503 that says how to fix it, rather than crash
                 logger.error("engine not loaded: %s", e)
                 app.state.startup_error = str(e)
+        app.state.summarizer = make_summarizer(settings)  # no network call: a down LLM shows up as fallbacks
+        translator = app.state.summarizer if hasattr(app.state.summarizer, "translate") else None
+        if settings.llm_translate_queries and app.state.engine is not None and translator is not None:
+            app.state.engine.expander.translator = translator
         yield
+        app.state.summarizer.close()
 
     app = FastAPI(title="Bilingual healthcare-AI reports QA", version="0.1.0", lifespan=lifespan,
                   description="Ask in English or Chinese; answers cite passages by character offsets.")
@@ -90,4 +101,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(ask.router)
     app.include_router(documents.router)
     app.include_router(web.router)
+    observability.install(app, settings.max_upload_bytes)
+    if settings.cors_origins:  # closed by default: the web page is same-origin and needs no CORS
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["content-type"])
     return app

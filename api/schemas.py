@@ -130,6 +130,11 @@ class DocumentCreated(BaseModel):
     index_version: str
 
 
+class DocumentDeleted(BaseModel):
+    id: str
+    index_version: str
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str | list[dict[str, object]]

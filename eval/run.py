@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eval.gold import GoldRow, load_gold, quote_spans
 from eval.metrics import hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
@@ -184,8 +185,8 @@ COLUMNS = ["n", "hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok",
            "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
 
 
-def markdown(report: dict[str, object]) -> str:
-    def table(groups: dict[str, dict[str, object]]) -> list[str]:
+def markdown(report: dict[str, Any]) -> str:
+    def table(groups: dict[str, dict[str, Any]]) -> list[str]:
         lines = ["| group | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
         for name, g in groups.items():
             cells = ["–" if g.get(c) is None else (f"{g[c]:.3f}" if isinstance(g[c], float) else str(g[c]))
@@ -200,9 +201,9 @@ def markdown(report: dict[str, object]) -> str:
     out = [f"# Gold-set evaluation ({meta.get('questions')} questions)", "",
            f"Command: `{meta.get('command')}`  ", f"Index: {meta.get('index_version')} · {meta.get('date')}", "",
            "## Summary", *table(head), "", "## By language pair (question → evidence)",
-           *table(report["by_language_pair"]),  # type: ignore[arg-type]
-           "", "## By kind", *table(report["by_kind"]), "",  # type: ignore[arg-type]
-           f"Refusals: precision {report['refusals']['precision']}, recall {report['refusals']['recall']}"]  # type: ignore[index]
+           *table(report["by_language_pair"]),
+           "", "## By kind", *table(report["by_kind"]), "",
+           f"Refusals: precision {report['refusals']['precision']}, recall {report['refusals']['recall']}"]
     return "\n".join(out) + "\n"
 
 

@@ -23,14 +23,15 @@ def _settings(args: argparse.Namespace, index_arg: str = "index") -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from rag.documents import iter_corpus
     from rag.embedders import make_embedder
+    from rag.engine import corpus_documents
     from rag.errors import IndexMissing
     from rag.index import build_index, load_index
 
     settings = _settings(args, "out")
-    corpus = Path(args.corpus_dir) if args.corpus_dir else settings.corpus_dir
-    docs = list(iter_corpus(corpus))
+    if args.corpus_dir:
+        settings = settings.model_copy(update={"corpus_dir": Path(args.corpus_dir)})
+    docs = corpus_documents(settings)
     embedder = make_embedder(settings.embedder)
     previous = None
     try:
@@ -54,8 +55,19 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.engine import Engine
 
-    engine = Engine.from_settings(_settings(args))
+    settings = _settings(args)
+    engine = Engine.from_settings(settings)
     answer = engine.ask(args.question, top_k=args.top_k)
+    if args.summarize:
+        from rag.summarizers import make_summarizer
+
+        summarizer = make_summarizer(settings)
+        try:
+            answer = summarizer.summarize(args.question, answer)
+        finally:
+            summarizer.close()
+        if answer.fallback_reason:
+            print(f"(LLM summary not used: {answer.fallback_reason}; showing the extractive answer)", file=sys.stderr)
     if args.json:
         from api.schemas import AskResponse
 
@@ -94,6 +106,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """`rag docs list|add|remove`: the same document operations as the API, on the local index."""
+    from rag.engine import Engine
+
+    engine = Engine.from_settings(_settings(args))
+    engine.recover()
+    if args.action == "list":
+        for d in engine.documents():
+            print(f"{d.id}\t{d.lang}\t{len(d.text)}\t{d.title}")
+    elif args.action == "add":
+        for name in args.paths:
+            path = Path(name)
+            snap = engine.add_document(args.id or path.stem, path.read_bytes(), path.name, title=args.title or "")
+            print(f"added {args.id or path.stem} (index {snap.version})")
+    else:
+        for doc_id in args.paths:
+            snap = engine.remove_document(doc_id)
+            print(f"removed {doc_id} (index {snap.version})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Bilingual RAG over reports on AI in healthcare.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -110,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--index")
+    p.add_argument("--summarize", action="store_true",
+                   help="rewrite the answer with the LLM at RAG_LLM_BASE_URL (checked; falls back to extractive)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="serve the HTTP API and web page")
@@ -117,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("docs", help="list, add or remove documents (stored durably, indexed incrementally)")
+    p.add_argument("action", choices=["list", "add", "remove"])
+    p.add_argument("paths", nargs="*", help="files to add, or document ids to remove")
+    p.add_argument("--id", help="document id for a single added file (default: the file name stem)")
+    p.add_argument("--title")
+    p.add_argument("--index")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("eval", help="run the gold Q&A set and report metrics per language pair and kind")
     p.add_argument("--gold", help="a .jsonl file or a directory of them (default: eval/gold)")

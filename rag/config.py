@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(500, ge=100, le=4000)
     chunk_overlap: int = Field(80, ge=0, le=1000)
     store: Literal["faiss"] = "faiss"
+    dense_transform: Literal["none", "center"] = Field(
+        "center", description="Per-language mean-centering of embeddings (see rag/transform.py and README eval)."
+    )
 
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(50, ge=1, le=200)
@@ -44,6 +47,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(20.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_translate_queries: bool = Field(
+        False, description="Also search with an LLM translation of the question (adds one LLM call per question)."
+    )
 
     cache_size: int = Field(1024, ge=0)
 

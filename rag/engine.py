@@ -12,16 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rag.abstain import AbstentionModel
+from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, signals
 from rag.answer import DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
 from rag.cache import LRUCache
 from rag.config import Settings
-from rag.documents import Document, iter_corpus
+from rag.doc_store import DocStore
+from rag.documents import Document
 from rag.embedders import Embedder, make_embedder
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
-from rag.retrieval import Filters, Hit, search
-from rag.text import normalize, question_language
+from rag.retrieval import Filters, Hit, PreparedQuery, search_multilingual
+from rag.text import normalize, question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class Engine:
         self.settings = settings
         self.embedder = embedder
         self.snapshot = snapshot
-        self.expander = QueryExpander()
+        self.expander = QueryExpander(vocabulary=snapshot.lexical.vocabulary())
+        self._doc_freq = snapshot.lexical.document_frequencies()
         self.abstention = AbstentionModel()
         self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
@@ -93,10 +95,11 @@ class Engine:
         lang = question_language(q)
         t0 = time.perf_counter()
         queries = self.expander.expand(q, lang)
+        other = "en" if lang == "zh" else "zh"
         t1 = time.perf_counter()
-        vectors = snap.transform.apply_query(self._embed_queries(queries), lang)
+        prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), self._embed_queries(queries))
         t2 = time.perf_counter()
-        hits = search(snap, vectors, queries, k, filters)
+        hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()
         timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
         return SearchResult(q, lang, queries, hits, timing)
@@ -112,7 +115,7 @@ class Engine:
         result = self.search(question, k, filters)
         lang: Lang = "zh" if result.language == "zh" else "en"
         t1 = time.perf_counter()
-        confidence = self.abstention.confidence(result.queries, result.hits)
+        confidence = self.abstention.confidence(self.signals(result))
         answered = bool(result.hits) and confidence >= self.abstention.threshold
         if answered:
             text, citations = extractive_answer(result.queries, result.hits)
@@ -124,6 +127,16 @@ class Engine:
                         index_version=self.snapshot.version, timing_ms=timing)
         self._answer_cache.put(key, answer)
         return answer
+
+    def signals(self, result: SearchResult) -> Signals:
+        """The abstention model's inputs for one search result."""
+        groups = self.expander.term_groups(result.question)
+        # Each distinctive word of a name is checked on its own: "Health Canada" hinges on "canada".
+        common = GENERIC_SHARE * len(self.snapshot.chunks)
+        names = [self.expander.token_group(tok) for term in entity_terms(result.question) for tok in tokenize(term)
+                 if self._doc_freq.get(tok, 0) < common]
+        return signals(self.snapshot, self._embed_queries([result.question])[0], groups, result.hits, self._doc_freq,
+                       names)
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k
@@ -141,15 +154,46 @@ class Engine:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return doc
 
+    def add_document(self, doc_id: str, data: bytes, filename: str, title: str = "", source: str = "",
+                     date: str = "") -> IndexSnapshot:
+        """Parse, durably store, then index one document (only its chunks are embedded); atomic swap."""
+        store = DocStore(self.settings)
+        doc = store.parse(doc_id, data, filename, title, source, date)  # refuse bad input before writing
+        with self._write_lock:
+            store.save(doc, data, filename)
+            docs = {d.id: d for d in self.snapshot.documents.values()}
+            docs[doc.id] = doc
+            return self._swap(list(docs.values()))
+
+    def remove_document(self, doc_id: str) -> IndexSnapshot:
+        """Delete a document from the store and the index; DocumentNotFound if it is not indexed."""
+        with self._write_lock:
+            DocStore(self.settings).remove(doc_id, set(self.snapshot.documents))
+            return self._swap([d for d in self.snapshot.documents.values() if d.id != doc_id])
+
+    def recover(self) -> bool:
+        """At start: index uploads and deletions the index does not reflect yet (a crash before indexing)."""
+        wanted = DocStore(self.settings).all_documents()
+        if {d.id: d.sha256 for d in wanted} == self.snapshot.manifest.documents:
+            return False
+        logger.warning("index out of date with stored documents; re-indexing (%d documents)", len(wanted))
+        self.rebuild(wanted)
+        return True
+
+    def _swap(self, documents: list[Document]) -> IndexSnapshot:
+        snap = build_index(documents, self.embedder, self.settings, previous=self.snapshot)
+        self.snapshot = snap
+        self.expander = QueryExpander(translator=self.expander.translator, vocabulary=snap.lexical.vocabulary())
+        self._doc_freq = snap.lexical.document_frequencies()
+        self._answer_cache.clear()
+        return snap
+
     def rebuild(self, documents: list[Document]) -> IndexSnapshot:
         """Index `documents` (re-embedding only new text) and swap the result in for new requests."""
         with self._write_lock:
-            snap = build_index(documents, self.embedder, self.settings, previous=self.snapshot)
-            self.snapshot = snap
-            self._answer_cache.clear()
-            return snap
+            return self._swap(documents)
 
 
 def corpus_documents(settings: Settings) -> list[Document]:
-    """The documents `rag index` indexes: the shipped corpus directory."""
-    return list(iter_corpus(settings.corpus_dir))
+    """The documents `rag index` indexes: the corpus directory minus deletions, plus stored uploads."""
+    return DocStore(settings).all_documents()

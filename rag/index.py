@@ -41,7 +41,7 @@ from rag.stores.manifest import (
     write_atomic,
     write_manifest,
 )
-from rag.text import tokenize
+from rag.text import tokenize, unglue
 from rag.transform import DenseTransform, fit_transform
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class IndexSnapshot:
     dense: FaissStore  # transformed vectors, id i ↔ chunks[i]
     lexical: BM25Store
     transform: DenseTransform
+    embed_keys: list[str]  # sha256 of (embedder, text actually embedded) per row: the re-embedding cache key
     chunk_langs: npt.NDArray[np.str_] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,16 +78,17 @@ def _text_key(embedder_name: str, text: str) -> str:
 
 
 def _embed_with_cache(chunks: list[Chunk], embedder: Embedder, cache: dict[str, npt.NDArray[np.float32]],
-                      batch_size: int, progress: Progress | None) -> tuple[npt.NDArray[np.float32], int]:
-    """Vectors for all chunks, embedding only texts not in `cache`. Returns (vectors, how many were embedded)."""
-    keys = [_text_key(embedder.name, c.text) for c in chunks]
+                      batch_size: int, progress: Progress | None) -> tuple[npt.NDArray[np.float32], list[str], int]:
+    """Vectors for all chunks, embedding only texts not in `cache`. Returns (vectors, keys, how many embedded)."""
+    texts = [unglue(c.text) for c in chunks]  # collapsed table cells split into words before embedding
+    keys = [_text_key(embedder.name, t) for t in texts]
     todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
     done = 0
     if progress:
         progress(0, len(todo))
     for b in range(0, len(todo), batch_size):
         rows = todo[b:b + batch_size]
-        vecs = embedder.embed_documents([chunks[i].text for i in rows])
+        vecs = embedder.embed_documents([texts[i] for i in rows])
         for i, v in zip(rows, vecs, strict=True):
             cache[keys[i]] = v
         done += len(rows)
@@ -95,13 +97,13 @@ def _embed_with_cache(chunks: list[Chunk], embedder: Embedder, cache: dict[str, 
     out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         out[i] = cache[k]
-    return out, len(todo)
+    return out, keys, len(todo)
 
 
 def _cache_from(snapshot: IndexSnapshot | None, embedder_name: str) -> dict[str, npt.NDArray[np.float32]]:
     if snapshot is None or snapshot.manifest.embedder != embedder_name:
         return {}
-    return {_text_key(embedder_name, c.text): snapshot.vectors[i] for i, c in enumerate(snapshot.chunks)}
+    return {k: snapshot.vectors[i] for i, k in enumerate(snapshot.embed_keys)}
 
 
 @contextlib.contextmanager
@@ -125,13 +127,14 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> None:
 
 
 def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], chunks: list[Chunk],
-                    vectors: npt.NDArray[np.float32], dense: FaissStore, lexical: BM25Store,
+                    vectors: npt.NDArray[np.float32], keys: list[str], dense: FaissStore, lexical: BM25Store,
                     transform: DenseTransform) -> None:
     _write_jsonl(directory / "documents.jsonl", (
         {"id": d.id, "title": d.title, "lang": d.lang, "sha256": d.sha256, "path": d.path, "source": d.source,
          "date": d.date, "text": d.text} for d in docs))
     _write_jsonl(directory / "chunks.jsonl", (
-        {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "lang": c.lang} for c in chunks))
+        {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "lang": c.lang, "embed_key": k}
+        for c, k in zip(chunks, keys, strict=True)))
     np.save(directory / "vectors.npy", vectors)
     written = [directory / "documents.jsonl", directory / "chunks.jsonl", directory / "vectors.npy"]
     written += dense.save(directory) + lexical.save(directory) + transform.save(directory)
@@ -167,9 +170,9 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     index_dir = settings.index_dir
     docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
     chunks = [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
-    vectors, embedded = _embed_with_cache(chunks, embedder, _cache_from(previous, embedder.name),
+    vectors, keys, embedded = _embed_with_cache(chunks, embedder, _cache_from(previous, embedder.name),
                                           settings.embed_batch_size, progress)
-    transform = fit_transform(vectors, [c.lang for c in chunks])
+    transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
     dense = FaissStore(embedder.dim, expected_size=len(chunks))
     dense.add(np.arange(len(chunks), dtype=np.int64), transform.apply_documents(vectors, [c.lang for c in chunks]))
     lexical = BM25Store([tokenize(c.text) for c in chunks])
@@ -185,7 +188,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         remove_stale_builds(index_dir)  # safe: we hold the writer lock, so no other build is in progress
         tmp = snaps / f".building-{version}"
         tmp.mkdir()
-        _write_snapshot(tmp, manifest, docs, chunks, vectors, dense, lexical, transform)
+        _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform)
         final = snaps / version
         os.replace(tmp, final)
         fsync_dir(snaps)
@@ -193,7 +196,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         _prune(index_dir, keep=version)
     logger.info("index %s built: %d docs, %d chunks, %d embedded, %.1fs", version, len(docs), len(chunks),
                 embedded, time.perf_counter() - t0)
-    return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform)
+    return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform, keys)
 
 
 def current_snapshot_dir(index_dir: Path) -> Path:
@@ -217,11 +220,12 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
         documents = {d["id"]: Document(id=d["id"], text=d["text"], lang=d["lang"], sha256=d["sha256"],
                                        title=d["title"], path=d.get("path", ""), source=d.get("source", ""),
                                        date=d.get("date", "")) for d in docs}
-        chunks = []
+        chunks, keys = [], []
         for line in (directory / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
             c = json.loads(line)
             text = documents[c["doc_id"]].text[c["start"]:c["end"]]
             chunks.append(Chunk(c["id"], c["doc_id"], c["start"], c["end"], text, c["lang"]))
+            keys.append(c["embed_key"])
         vectors = np.load(directory / "vectors.npy")
     except (OSError, ValueError, KeyError) as e:
         raise IndexCorrupt(f"{directory}: cannot read index files ({e}); rebuild with `rag index`") from e
@@ -230,7 +234,7 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
     dense = FaissStore.load(directory)
     lexical = BM25Store.load(directory)
     transform = DenseTransform.load(directory)
-    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform)
+    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys)
 
 
 def remove_stale_builds(index_dir: Path) -> int:

@@ -31,6 +31,7 @@ class Hit:
     score: float  # fused score, higher is better
     dense: float  # cosine of query and passage in the transformed space (-inf when the dense leg missed it)
     lexical: float  # BM25 score (0 when no query token matched)
+    row: int = -1  # row in the snapshot (vectors, chunks)
 
 
 @dataclass(frozen=True)
@@ -117,4 +118,82 @@ def search(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], quer
     else:
         fused = fuse_rrf([dense_rank, lex_rank])
     order = sorted(fused, key=lambda r: -fused[r])[:k]
-    return [Hit(snapshot.chunks[r], fused[r], dense.get(r, float("-inf")), float(bm25[r])) for r in order]
+    return [Hit(snapshot.chunks[r], fused[r], dense.get(r, float("-inf")), float(bm25[r]), r) for r in order]
+
+
+# -- language-aware retrieval ---------------------------------------------------------------------------
+# A dense leg wide enough that, after splitting by language, each language still has CANDIDATES rows.
+DENSE_POOL = 1000
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A question's variants: texts[0] is the question; the rest are translations (see rag/translate.py)."""
+
+    texts: list[str]
+    langs: list[str]  # language of each variant ("en" | "zh")
+    vectors: npt.NDArray[np.float32]  # raw query embeddings, one row per variant
+
+
+def _group(lang: str) -> str:
+    return "zh" if lang in ("zh", "ja") else "en"
+
+
+def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
+                   allowed: npt.NDArray[np.int64] | None) -> dict[str, tuple[dict[int, float], dict[int, float]]]:
+    """Per passage language: (RRF scores of rows in that language, best cosine per row).
+
+    Passages in the question's language are scored with the question; passages in the other language with
+    the question and its translations (dense) and with the translations only (BM25, which shares no words
+    across languages). Both sides are mean-centred per language first (rag/transform.py).
+    """
+    q_lang = _group(query.langs[0])
+    groups = np.array([_group(str(lang)) for lang in snapshot.chunk_langs])
+    pool = min(len(snapshot.chunks), DENSE_POOL)
+    out: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
+    for lang in ("en", "zh"):
+        rows_mask = groups == lang
+        if allowed is not None:
+            keep = np.zeros(len(groups), dtype=bool)
+            keep[allowed] = True
+            rows_mask &= keep
+        if not rows_mask.any():
+            continue
+        use = [i for i, vl in enumerate(query.langs) if lang == q_lang or i == 0 or _group(vl) == lang]
+        vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i]) for i in use])
+        dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
+        if lang != q_lang and len(use) > 1:
+            # A translation is in the passages' own language: compare it uncentred with the raw vectors.
+            raw = snapshot.vectors @ query.vectors[use[1:]].T
+            for r in np.flatnonzero(rows_mask):
+                dense[int(r)] = max(dense.get(int(r), -np.inf), float(raw[r].max()))
+        texts = [query.texts[0]] if lang == q_lang else [query.texts[i] for i in use if i > 0] or [query.texts[0]]
+        bm25 = lexical_scores(snapshot, texts)
+        bm25[~rows_mask] = 0
+        dense_rank = sorted(dense, key=lambda r: -dense[r])[:CANDIDATES]
+        out[lang] = (fuse_rrf([dense_rank, top_rows(bm25, CANDIDATES)]), dense)
+    return out
+
+
+def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
+                        filters: Filters | None = None) -> list[Hit]:
+    """Language-aware hybrid search: each language gets its own fused list, merged by RRF score.
+
+    RRF scores depend only on ranks, so merging the two lists interleaves them: the best passage in each
+    language takes one of the top two slots, and the question's own language wins ties. This keeps the
+    multilingual model's preference for its own language from crowding out the other language's evidence.
+    """
+    allowed = allowed_rows(snapshot, filters or Filters())
+    if allowed is not None and len(allowed) == 0:
+        return []
+    q_lang = _group(query.langs[0])
+    merged: dict[int, float] = {}
+    cosine: dict[int, float] = {}
+    for lang, (fused, dense) in language_lists(snapshot, query, allowed).items():
+        tie_break = 1e-9 if lang == q_lang else 0.0
+        for row, score in fused.items():
+            merged[row] = score + tie_break
+        cosine.update(dense)
+    order = sorted(merged, key=lambda r: -merged[r])[:k]
+    bm25 = lexical_scores(snapshot, query.texts)
+    return [Hit(snapshot.chunks[r], merged[r], cosine.get(r, float("-inf")), float(bm25[r]), r) for r in order]

@@ -6,7 +6,8 @@ import functools
 import logging
 import re
 import unicodedata
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +25,19 @@ _TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?")
 _EN_STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
     these those there here what which who whom whose when where why how do does did done can could should would
-    will shall may might must i you he she we they me him her us them my your our their not no yes than then so
+    will shall may might must i you he she we they me him her them my your our their not no yes than then so
     such too very just also into about over under up down out off again more most some any each all both few other
     own same only s t don doesn didn isn aren wasn weren have has had having""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _ZH_STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 或 也 都 而 就 对 把 被 让 给 从 向 以 为 之 其 这 那 这些 那些
     一个 什么 怎么 怎样 吗 呢 吧 啊 哪些 哪个 多少 如何 是否 有没有
-    可以 能 会 有 我 你 他 她 它 我们 你们 他们 请问 一下""".split()  # noqa: SIM905
+    可以 能 会 有 我 你 他 她 它 我们 你们 他们 请问 一下 个 些 吧 呀 嘛 着 过 得 地""".split()  # noqa: SIM905
 )
+
+
+# Dotted country abbreviations are written both ways ("U.S." and "US"); they match as one token.
+_ABBREVIATIONS = {"u.s": "us", "u.s.a": "usa", "u.k": "uk", "e.u": "eu"}
 
 
 def normalize(text: str) -> str:
@@ -75,27 +80,47 @@ def question_language(text: str) -> Literal["en", "zh"]:
     return "zh" if detect_language(text) in ("zh", "ja") else "en"
 
 
-@functools.lru_cache(maxsize=1)
-def _jieba() -> object:
+def jieba_tokenizer(extra_words: Iterable[str] = ()) -> Any:
+    """A private jieba Tokenizer (jieba's global one is shared state) with optional extra dictionary words."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    for w in extra_words:
+        tok.add_word(w)
+    return tok
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba() -> Any:
+    return jieba_tokenizer()
+
+
+# Collapsed tables glue cells together ("Market SizeUSD 13.26 billionCNY", "36.76%43.1%35.2%"): a word
+# boundary is restored at lower→upper case changes and after a percent sign.
+_GLUED_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=%)(?=[0-9])|(?<=[a-z]{2})(?=[0-9])")
+
+
+def unglue(text: str) -> str:
+    """Insert spaces where collapsed table cells run together; used for matching and embedding, not display."""
+    return _GLUED_RE.sub(" ", text)
 
 
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: NFKC + casefold + Simplified script, jieba words for Han runs, words for Latin text."""
-    norm = to_simplified(normalize(text))
+    norm = to_simplified(normalize(unglue(text)))
     jb = _jieba()
     tokens: list[str] = []
     for match in _TOKEN_RE.finditer(norm):
         tok = match.group(0)
         if _HAN_RE.match(tok):
-            for word in jb.lcut(tok):  # type: ignore[attr-defined]
+            for word in jb.lcut(tok):
                 if word not in _ZH_STOPWORDS:
                     tokens.append(word)
         elif tok not in _EN_STOPWORDS:
+            tok = tok[:-2] if tok.endswith("'s") else tok  # possessive: "japan's" → "japan"
+            tok = _ABBREVIATIONS.get(tok, tok)
             tokens.append(tok.strip(".,'"))
     return [t for t in tokens if t]
 

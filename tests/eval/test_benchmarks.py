@@ -1,0 +1,139 @@
+"""The public benchmark runner: metric functions on handcrafted rankings, and a real run on a tiny XQuAD slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.benchmarks import (
+    DEFAULT_DATA,
+    VARIANTS,
+    Options,
+    Question,
+    all_at,
+    doc_ranking,
+    markdown,
+    mrr_at,
+    parse_args,
+    plan,
+    recall_at,
+    run_benchmarks,
+    sample,
+)
+from rag.embedders import Embedder, Vectors
+
+XQUAD = DEFAULT_DATA / "xquad" / "xquad.dev.en.json"
+needs_data = pytest.mark.skipif(not XQUAD.exists(), reason=f"benchmark data not found in {DEFAULT_DATA}")
+
+RANKINGS = [["a", "b", "c"], ["x", "a", "y"], ["p", "q", "r"]]
+
+
+def test_recall_counts_the_relevant_doc_within_k() -> None:
+    assert recall_at(RANKINGS, ["a", "a", "a"], 1) == pytest.approx(1 / 3)
+    assert recall_at(RANKINGS, ["a", "a", "a"], 2) == pytest.approx(2 / 3)
+    assert recall_at(RANKINGS, ["c", "y", "r"], 3) == 1.0
+    assert recall_at(RANKINGS, ["c", "y", "r"], 2) == 0.0
+    assert recall_at([], [], 5) == 0.0
+
+
+def test_mrr_is_the_mean_reciprocal_rank_cut_at_k() -> None:
+    assert mrr_at(RANKINGS, ["a", "a", "a"], 10) == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert mrr_at(RANKINGS, ["c", "y", "r"], 10) == pytest.approx(1 / 3)
+    assert mrr_at(RANKINGS, ["c", "y", "r"], 2) == 0.0  # rank 3 is beyond k
+    assert mrr_at([[]], ["a"], 10) == 0.0
+
+
+def test_all_at_needs_every_relevant_doc_within_k() -> None:
+    assert all_at(RANKINGS, [("a", "b"), ("a", "y"), ("p", "z")], 3) == pytest.approx(2 / 3)
+    assert all_at(RANKINGS, [("a", "b"), ("a", "y"), ("p", "z")], 2) == pytest.approx(1 / 3)
+
+
+def test_sample_is_deterministic_and_independent_of_input_order() -> None:
+    qs = [Question(f"id{i}", f"q{i}", "en", f"d{i}") for i in range(50)]
+    first = sample(qs, 10)
+    assert len(first) == 10 and sample(list(reversed(qs)), 10) == first
+    assert len(sample(qs, None)) == 50 and len(sample(qs, 0)) == 50
+
+
+def test_parse_args_accepts_comma_and_space_separated_names(capsys: pytest.CaptureFixture[str]) -> None:
+    opts, spec = parse_args(["--sets", "xquad,cmrc", "--variants", "dense", "bm25", "--max-questions", "0"])
+    assert opts.sets == ("xquad", "cmrc") and opts.variants == ("dense", "bm25")
+    assert opts.max_questions is None and spec is None
+    assert opts.command.startswith("python -m eval.benchmarks --sets")
+    with pytest.raises(SystemExit):
+        parse_args(["--variants", "nope"])
+
+
+@needs_data
+def test_xquad_plan_pairs_parallel_paragraphs() -> None:
+    indexes, tasks = plan(DEFAULT_DATA, ["xquad"], None, max_articles=2)
+    assert set(indexes) == {"xquad-mixed", "xquad-en", "xquad-zh"}
+    assert len(indexes["xquad-mixed"]) == 2 * len(indexes["xquad-en"])
+    by_name = {t.name: t for t in tasks}
+    zh_en = by_name["xquad zh→en"].questions
+    assert all(q.lang == "zh" and q.relevant.startswith("xquad-en-") for q in zh_en)
+    mixed = by_name["xquad mixed, en questions"].questions
+    assert all(q.other == q.relevant.replace("xquad-en", "xquad-zh") for q in mixed)
+    assert [q.id for q in by_name["xquad en"].questions] == [q.id for q in by_name["xquad zh"].questions]
+
+
+class CountingEmbedder:
+    """Counts the texts the real model embeds, to show that a re-run reuses the caches."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.queries = self.documents = 0
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        self.queries += len(texts)
+        return self.inner.embed_queries(texts)
+
+    def embed_documents(self, texts: list[str]) -> Vectors:
+        self.documents += len(texts)
+        return self.inner.embed_documents(texts)
+
+
+@needs_data
+def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
+    opts = Options(out_dir=tmp_path, sets=("xquad",), max_articles=2, command="test")
+    counting = CountingEmbedder(embedder)
+    report = run_benchmarks(opts, counting)
+    # the mixed pool is built first; the monolingual indexes reuse its vectors
+    assert counting.documents == len(plan(DEFAULT_DATA, ["xquad"], None, 2)[0]["xquad-mixed"])
+    rows = {r["set"]: r for r in report["rows"]}  # type: ignore[attr-defined]
+    assert len(rows) == 6
+    for row in rows.values():
+        assert set(row["metrics"]) == set(VARIANTS)
+        for values in row["metrics"].values():
+            expected = {"own@5", "other@10", "both@10"} if row["mixed"] else {"R@1", "R@5", "R@10", "MRR@10"}
+            assert set(values) == expected
+            assert all(0.0 <= v <= 1.0 for v in values.values())
+            if not row["mixed"]:
+                assert values["R@1"] <= values["R@5"] <= values["R@10"]
+                assert values["R@1"] <= values["MRR@10"] <= values["R@10"]
+    assert rows["xquad en"]["metrics"]["dense"]["R@5"] > 0.8
+    assert rows["xquad zh"]["metrics"]["dense"]["R@5"] > 0.8
+
+    written = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
+    assert written["rows"] == report["rows"]
+    md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    assert md == markdown(report) and "| xquad zh→en |" in md and "product MRR@10" in md
+
+    again = CountingEmbedder(embedder)
+    rerun = run_benchmarks(opts, again)
+    assert (again.documents, again.queries) == (0, 0)  # indexes and query vectors come from <out>/cache
+    assert rerun["rows"] == report["rows"]
+
+
+def test_doc_ranking_keeps_each_paragraph_once() -> None:
+    from rag.chunking import Chunk
+    from rag.retrieval import Hit
+
+    def hit(doc: str, start: int) -> Hit:
+        return Hit(Chunk(f"{doc}:{start}-{start + 1}", doc, start, start + 1, "x", "en"), 1.0, 1.0, 0.0)
+
+    hits = [hit("a", 0), hit("b", 0), hit("a", 5), hit("c", 0)]
+    assert doc_ranking(hits) == ["a", "b", "c"]
+    assert doc_ranking(hits, depth=2) == ["a", "b"]
