@@ -33,7 +33,13 @@ CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
 
-test: $(STAMP) $(CHROMIUM)
+# The llm tests' real peer (llama.cpp server) is only installed for `make test`, not for `make serve`.
+LLM_STAMP := $(VENV)/.installed-llm-test
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,llm-test]'
+	touch $(LLM_STAMP)
+
+test: $(STAMP) $(LLM_STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)

@@ -1,4 +1,4 @@
-"""The `rag` command: index, ask, serve, eval."""
+"""The `rag` command: index, migrate, ask, serve, eval."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from rag.embedders import Embedder
+    from rag.index import IndexSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args, "out")
     if args.corpus_dir:
         settings = settings.model_copy(update={"corpus_dir": Path(args.corpus_dir)})
+    if args.store:
+        settings = settings.model_copy(update={"store": args.store})
     docs = corpus_documents(settings)
     embedder = make_embedder(settings.embedder)
     previous = None
@@ -49,6 +59,46 @@ def cmd_index(args: argparse.Namespace) -> int:
     bar.close()
     print(f"indexed {len(snap.documents)} documents, {len(snap.chunks)} chunks into {settings.index_dir} "
           f"(version {snap.version})")
+    return 0
+
+
+class SnapshotEmbedder:
+    """Stands in for the embedder during a migration: every vector comes from the snapshot, none is computed."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def embed_queries(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        raise RagError("a migration embeds no queries")
+
+    def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        raise RagError(f"{len(texts)} passages have no vector in the snapshot (chunking changed since it was "
+                       "built); rebuild with `rag index --store ...` instead of migrating")
+
+
+def migrate_index(settings: Settings, store: str, embedder: Embedder | None = None) -> IndexSnapshot:
+    """Copy the current snapshot into a new one on `store`, reusing its vectors (nothing is re-embedded).
+
+    The new snapshot is built from the old one's documents with the old chunking and dense transform, so
+    every passage finds its raw embedding in the embedding cache; it is swapped in like any other build.
+    """
+    from rag.index import build_index, load_index
+
+    old = load_index(settings.index_dir, settings=settings)
+    m = old.manifest
+    target = settings.model_copy(update={"store": store, "chunk_size": m.chunk_size, "chunk_overlap": m.chunk_overlap,
+                                         "dense_transform": m.dense_transform})
+    embedder = embedder or SnapshotEmbedder(m.embedder, m.dim)
+    if embedder.name != m.embedder:
+        raise RagError(f"the index was built with {m.embedder!r}, not {embedder.name!r}; migrate with that embedder")
+    return build_index(list(old.documents.values()), embedder, target, previous=old)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    snap = migrate_index(settings, args.to)
+    print(f"migrated {len(snap.documents)} documents, {len(snap.chunks)} chunks in {settings.index_dir} to "
+          f"{args.to} (version {snap.version})")
     return 0
 
 
@@ -136,7 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus_dir", nargs="?")
     p.add_argument("--out", help="index directory (default: RAG_INDEX_DIR or ./index)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--store", choices=["faiss", "milvus"], help="dense store of the new snapshot (default: RAG_STORE)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("migrate", help="copy the current index to another dense store without re-embedding")
+    p.add_argument("--to", required=True, choices=["faiss", "milvus"])
+    p.add_argument("--index", help="index directory (default: RAG_INDEX_DIR or ./index)")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("ask", help="answer one question with cited passages")
     p.add_argument("question")

@@ -29,7 +29,19 @@ class Settings(BaseSettings):
     # that straddles a boundary whole in one of the two chunks.
     chunk_size: int = Field(500, ge=100, le=4000)
     chunk_overlap: int = Field(80, ge=0, le=1000)
-    store: Literal["faiss"] = "faiss"
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Dense store for new snapshots; a loaded snapshot uses the store it was built with."
+    )
+    milvus_uri: str = Field(
+        "milvus.db",
+        description="A Milvus Lite database name, kept inside each snapshot directory, or a server URI such as "
+        "`http://host:19530` (one collection per snapshot).",
+    )
+    milvus_token: SecretStr | None = Field(None, description="`user:password` or an API key for a Milvus server.")
+    milvus_collection: str = Field(
+        "rag_chunks", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="Collection name prefix on a Milvus server; each snapshot uses `<prefix>_<version>`.",
+    )
     dense_transform: Literal["none", "center"] = Field(
         "center", description="Per-language mean-centering of embeddings (see rag/transform.py and README eval)."
     )
@@ -58,6 +70,16 @@ class Settings(BaseSettings):
     def _refuse_placeholder(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and v.get_secret_value().strip().lower() in {"", "changeme", "change-me", "secret"}:
             raise ValueError("RAG_API_KEY is a placeholder; set a real random key or leave it unset")
+        return v
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _lite_db_inside_snapshot(cls, v: str) -> str:
+        # Snapshots are immutable directories swapped in atomically (rag/index.py); a Lite database elsewhere
+        # would be shared by every snapshot and change under the one being served.
+        if "://" not in v and ("/" in v or "\\" in v or not v.endswith(".db")):
+            raise ValueError("RAG_MILVUS_URI must be a server URI (http://host:19530) or a bare Milvus Lite file "
+                             "name such as milvus.db, which is created inside each index snapshot")
         return v
 
     @field_validator("chunk_overlap")

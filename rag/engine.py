@@ -47,6 +47,9 @@ class SearchResult:
     queries: list[str]
     hits: list[Hit]
     timing_ms: dict[str, float]
+    # raw embedding of `question` (row 0 of the query variants): the abstention signals reuse it, so a
+    # question is embedded once per request even when the query cache is off (RAG_CACHE_SIZE=0)
+    question_vector: npt.NDArray[np.float32] | None = None
 
 
 class Engine:
@@ -102,7 +105,7 @@ class Engine:
         hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()
         timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
-        return SearchResult(q, lang, queries, hits, timing)
+        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0])
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         """Extractive answer with citations, or a refusal when the reports don't cover the question."""
@@ -135,8 +138,10 @@ class Engine:
         common = GENERIC_SHARE * len(self.snapshot.chunks)
         names = [self.expander.token_group(tok) for term in entity_terms(result.question) for tok in tokenize(term)
                  if self._doc_freq.get(tok, 0) < common]
-        return signals(self.snapshot, self._embed_queries([result.question])[0], groups, result.hits, self._doc_freq,
-                       names)
+        vector = result.question_vector
+        if vector is None:
+            vector = self._embed_queries([result.question])[0]
+        return signals(self.snapshot, vector, groups, result.hits, self._doc_freq, names)
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k

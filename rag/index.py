@@ -31,8 +31,16 @@ from rag.config import Settings
 from rag.documents import Document
 from rag.embedders import Embedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
+from rag.stores.base import VectorStore
 from rag.stores.bm25_store import BM25Store
-from rag.stores.faiss_store import FaissStore
+from rag.stores.factory import (
+    add_chunks,
+    load_vector_store,
+    make_vector_store,
+    prune_collections,
+    reopen_vector_store,
+    save_vector_store,
+)
 from rag.stores.manifest import (
     Manifest,
     fsync_dir,
@@ -59,7 +67,7 @@ class IndexSnapshot:
     documents: dict[str, Document]
     chunks: list[Chunk]
     vectors: npt.NDArray[np.float32]  # raw embeddings, row i ↔ chunks[i]
-    dense: FaissStore  # transformed vectors, id i ↔ chunks[i]
+    dense: VectorStore  # transformed vectors, id i ↔ chunks[i] (FAISS or Milvus: rag/stores/factory.py)
     lexical: BM25Store
     transform: DenseTransform
     embed_keys: list[str]  # sha256 of (embedder, text actually embedded) per row: the re-embedding cache key
@@ -127,7 +135,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> None:
 
 
 def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], chunks: list[Chunk],
-                    vectors: npt.NDArray[np.float32], keys: list[str], dense: FaissStore, lexical: BM25Store,
+                    vectors: npt.NDArray[np.float32], keys: list[str], dense: VectorStore, lexical: BM25Store,
                     transform: DenseTransform) -> None:
     _write_jsonl(directory / "documents.jsonl", (
         {"id": d.id, "title": d.title, "lang": d.lang, "sha256": d.sha256, "path": d.path, "source": d.source,
@@ -137,7 +145,7 @@ def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], c
         for c, k in zip(chunks, keys, strict=True)))
     np.save(directory / "vectors.npy", vectors)
     written = [directory / "documents.jsonl", directory / "chunks.jsonl", directory / "vectors.npy"]
-    written += dense.save(directory) + lexical.save(directory) + transform.save(directory)
+    written += save_vector_store(dense, directory) + lexical.save(directory) + transform.save(directory)
     for path in written:
         with path.open("rb") as f:
             os.fsync(f.fileno())
@@ -173,8 +181,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     vectors, keys, embedded = _embed_with_cache(chunks, embedder, _cache_from(previous, embedder.name),
                                           settings.embed_batch_size, progress)
     transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
-    dense = FaissStore(embedder.dim, expected_size=len(chunks))
-    dense.add(np.arange(len(chunks), dtype=np.int64), transform.apply_documents(vectors, [c.lang for c in chunks]))
+    dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
     now = dt.datetime.now(dt.UTC)
     version = now.strftime("%Y%m%dT%H%M%S%fZ")
@@ -188,12 +195,17 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         remove_stale_builds(index_dir)  # safe: we hold the writer lock, so no other build is in progress
         tmp = snaps / f".building-{version}"
         tmp.mkdir()
+        # Made here, not earlier: Milvus Lite writes its database into the snapshot directory being built.
+        dense = make_vector_store(settings, embedder.dim, len(chunks), tmp, version)
+        add_chunks(dense, dense_vectors, chunks)
         _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform)
         final = snaps / version
         os.replace(tmp, final)
         fsync_dir(snaps)
         _swap_current(index_dir, final)
         _prune(index_dir, keep=version)
+        prune_collections(index_dir, settings)
+    dense = reopen_vector_store(dense, final, settings)
     logger.info("index %s built: %d docs, %d chunks, %d embedded, %.1fs", version, len(docs), len(chunks),
                 embedded, time.perf_counter() - t0)
     return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform, keys)
@@ -206,8 +218,12 @@ def current_snapshot_dir(index_dir: Path) -> Path:
     return link.resolve()
 
 
-def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool = True) -> IndexSnapshot:
-    """Load the current snapshot, verifying checksums; refuse one built by a different embedder."""
+def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool = True,
+               settings: Settings | None = None) -> IndexSnapshot:
+    """Load the current snapshot, verifying checksums; refuse one built by a different embedder.
+
+    `settings` supplies a Milvus server's address and token; FAISS and Milvus Lite snapshots need none.
+    """
     directory = current_snapshot_dir(index_dir)
     manifest = read_manifest(directory, verify=verify)
     if embedder_name is not None and manifest.embedder != embedder_name:
@@ -231,7 +247,7 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
         raise IndexCorrupt(f"{directory}: cannot read index files ({e}); rebuild with `rag index`") from e
     if len(chunks) != manifest.chunk_count or vectors.shape != (len(chunks), manifest.dim):
         raise IndexCorrupt(f"{directory}: chunk and vector counts disagree with the manifest; rebuild with `rag index`")
-    dense = FaissStore.load(directory)
+    dense = load_vector_store(directory, settings)
     lexical = BM25Store.load(directory)
     transform = DenseTransform.load(directory)
     return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys)

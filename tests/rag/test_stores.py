@@ -1,5 +1,6 @@
 """One contract suite for every VectorStore backend, plus the BM25 store and the manifest."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from rag.stores.base import VectorStore
 from rag.stores.bm25_store import BM25Store
 from rag.stores.faiss_store import FaissStore
 from rag.stores.manifest import Manifest, read_manifest, write_atomic, write_manifest
+from rag.stores.milvus_store import MilvusStore
 
 DIM = 16
 
@@ -19,12 +21,20 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-STORES = {"faiss-flat": lambda: FaissStore(DIM, "flat"), "faiss-hnsw": lambda: FaissStore(DIM, "hnsw")}
+# Each factory gets a private temporary directory; Milvus Lite keeps its database there (outside the
+# directory the round-trip test saves into, so save() has to copy it).
+STORES: dict[str, Callable[[Path], VectorStore]] = {
+    "faiss-flat": lambda _: FaissStore(DIM, "flat"),
+    "faiss-hnsw": lambda _: FaissStore(DIM, "hnsw"),
+    "milvus-lite-flat": lambda d: MilvusStore(DIM, uri=str(d / "live" / "milvus.db"), collection="contract"),
+    "milvus-lite-hnsw": lambda d: MilvusStore(DIM, uri=str(d / "live" / "milvus.db"), collection="contract",
+                                              expected_size=10**9),
+}
 
 
 @pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest) -> VectorStore:
-    return STORES[request.param]()
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> VectorStore:
+    return STORES[request.param](tmp_path)
 
 
 def test_add_and_search_returns_self_first(store: VectorStore) -> None:
@@ -52,7 +62,7 @@ def test_save_load_roundtrip(store: VectorStore, tmp_path: Path) -> None:
     vecs = _vectors(20)
     store.add(np.arange(20, dtype=np.int64), vecs)
     store.save(tmp_path)
-    loaded = FaissStore.load(tmp_path)
+    loaded = type(store).load(tmp_path)  # every backend has a `load(directory)` classmethod
     assert len(loaded) == 20
     assert np.array_equal(loaded.search(vecs[:3], 4)[1], store.search(vecs[:3], 4)[1])
 
