@@ -70,18 +70,20 @@ class AskResponse(BaseModel):
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
         return cls(question=question, language=answer.language, answered=answer.answered, answer=answer.text,
-                   passages=passages_of(answer.hits, engine), citations=answer.citations,
+                   passages=passages_of(answer.hits, engine, answer.titles), citations=answer.citations,
                    summarizer=answer.summarizer, fallback_reason=answer.fallback_reason,
                    confidence=round(answer.confidence, 4), disclaimer=answer.disclaimer,
                    index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()})
 
 
-def passages_of(hits: list, engine: Engine) -> list[Passage]:  # type: ignore[type-arg]
+def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]
+    """Passages for hits; `titles` from the hits' own snapshot (the engine's may have moved on since)."""
     docs = engine.snapshot.documents
     out = []
     for rank, h in enumerate(hits, start=1):
         doc = docs.get(h.chunk.doc_id)
-        out.append(Passage(rank=rank, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=doc.title if doc else "",
+        title = titles[h.chunk.doc_id] if titles and h.chunk.doc_id in titles else doc.title if doc else ""
+        out.append(Passage(rank=rank, chunk_id=h.chunk.id, doc_id=h.chunk.doc_id, title=title,
                            text=h.chunk.text, score=round(h.score, 6), start=h.chunk.start, end=h.chunk.end,
                            language=h.chunk.lang,
                            dense_score=None if h.dense == float("-inf") else round(h.dense, 6),

@@ -26,12 +26,11 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from eval.bench import percentiles, say, time_each
+from eval.bench import in_worker, percentiles, say, time_each
 from eval.benchmarks import DEFAULT_DATA, DEFAULT_OUT, load_squad
 from rag.chunking import Chunk
 from rag.embedders import Embedder
-from rag.errors import RagError
-from rag.index import IndexSnapshot, load_index
+from rag.index import IndexSnapshot
 from rag.retrieval import CANDIDATES, PreparedQuery, search_multilingual, top_rows
 from rag.stores.bm25_store import BM25Store
 from rag.stores.faiss_store import EXACT_LIMIT, FaissStore
@@ -60,37 +59,52 @@ class ScaleOptions:
     bm25_budget_s: float = 300.0  # a BM25 size whose predicted build time exceeds this is skipped
     retrieve_max: int = 100_000  # largest size at which the whole retrieve stage is timed
     queries: int = 100
+    max_texts: int | None = None  # real paragraphs tokenised for BM25 (default: as many as real vectors, ≥ 500)
     seed: int = 0
 
 
 # -- real data -----------------------------------------------------------------------------------------
-def real_texts(data_dir: Path) -> list[tuple[str, str]]:
-    """(paragraph, language) from SQuAD and CMRC, interleaved so any prefix mixes both languages."""
+def real_texts(data_dir: Path, questions: bool = False) -> list[tuple[str, str]]:
+    """(paragraph, language) from SQuAD and CMRC, interleaved so any prefix mixes both languages; or with
+    `questions` their questions, one per paragraph."""
     per_source = []
     for rel, prefix, lang in TEXT_SOURCES:
         path = data_dir / rel
         if path.exists():
-            per_source.append([(d.text, lang) for d in load_squad(path, prefix, lang).docs])
+            ds = load_squad(path, prefix, lang)
+            if questions:
+                per_source.append(list({q.relevant: (q.text, lang) for q in ds.questions}.values()))
+            else:
+                per_source.append([(d.text, lang) for d in ds.docs])
     return [p for group in itertools.zip_longest(*per_source) for p in group if p is not None]
 
 
 def _donor_vectors(donor_dir: Path, embedder_name: str) -> tuple[Vectors, list[str], list[str]]:
-    """Vectors of every cached benchmark index built by this embedder, deduplicated (xquad-mixed repeats)."""
+    """Vectors of every cached benchmark index built by this embedder, deduplicated (xquad-mixed repeats).
+
+    Read straight from `vectors.npy` and `chunks.jsonl` (not load_index), so snapshots of older index formats
+    still give their vectors.
+    """
     vecs: list[Vectors] = []
     langs: list[str] = []
     names: list[str] = []
     for d in sorted(donor_dir.glob("*/current")) if donor_dir.is_dir() else []:
         try:
-            snap = load_index(d.parent, embedder_name)
-        except RagError:
+            if json.loads((d / "manifest.json").read_text(encoding="utf-8"))["embedder"] != embedder_name:
+                continue
+            v = np.load(d / "vectors.npy")
+            lg = [json.loads(ln)["lang"] for ln in (d / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        except (OSError, ValueError, KeyError):
             continue
-        vecs.append(snap.vectors)
-        langs += [c.lang for c in snap.chunks]
-        names.append(f"{d.parent.name} ({len(snap.chunks)})")
+        if len(v) != len(lg):
+            continue
+        vecs.append(v.astype(np.float32))
+        langs += lg
+        names.append(f"{d.parent.name} ({len(v)})")
     if not vecs:
         return np.zeros((0, 0), np.float32), [], []
     stacked = np.concatenate(vecs)
-    _, first = np.unique(stacked, axis=0, return_index=True)
+    _, first = np.unique(np.round(stacked, 3), axis=0, return_index=True)  # re-embedded copies differ in ulps
     keep = np.sort(first)
     return stacked[keep], [langs[i] for i in keep], names
 
@@ -208,25 +222,36 @@ def recall_at_k(found: npt.NDArray[np.int64], truth: npt.NDArray[np.int64]) -> f
     return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / k for f, t in zip(found, truth, strict=True)]))
 
 
-def search_latency(store: FaissStore, queries: Vectors, threads: int | None = None) -> dict[str, float]:
-    """Per-query FaissStore.search(k=10) latency, one query per call as the API issues them."""
-    before = faiss.omp_get_max_threads()
-    if threads:
-        faiss.omp_set_num_threads(threads)
-    try:
-        return percentiles(time_each(lambda q: store.search(q[None, :], K), list(queries), warmup=3))
-    finally:
-        faiss.omp_set_num_threads(before)
+def search_latency(store: FaissStore, queries: Vectors, threads: int | None = None,
+                   main_thread: bool = False) -> dict[str, float]:
+    """Per-query FaissStore.search(k=10) latency, one query per call as the API issues them.
+
+    By default in a fresh worker thread with FAISS's default OpenMP threads, as the server's thread pool
+    calls it; `threads` sets OpenMP threads for that worker; `main_thread` measures from the main thread
+    (the CLI and in-process eval path).
+    """
+
+    def measure() -> dict[str, float]:
+        if threads:
+            faiss.omp_set_num_threads(threads)
+        try:
+            return percentiles(time_each(lambda q: store.search(q[None, :], K), list(queries), warmup=3))
+        finally:
+            faiss.omp_set_num_threads(default_threads)
+
+    default_threads = faiss.omp_get_max_threads()
+    return measure() if main_thread else in_worker(measure)
 
 
 def faiss_point(data: Vectors, queries: Vectors, kind: str, budget_s: float = math.inf,
-                truth: npt.NDArray[np.int64] | None = None) -> dict[str, object]:
-    """Build one FaissStore over `data` (time-boxed), then time searches and score recall@10 against exact."""
+                truth: npt.NDArray[np.int64] | None = None, block: int = HNSW_BLOCK) -> dict[str, object]:
+    """Build one FaissStore over `data` (time-boxed: at least one block of an HNSW build, then blocks until
+    `budget_s`), then time searches and score recall@10 against exact search over the rows built."""
     store = FaissStore(data.shape[1], kind)
     t0 = time.perf_counter()
-    block = HNSW_BLOCK if kind == "hnsw" else len(data)
+    block = block if kind == "hnsw" else len(data)
     built = 0
-    while built < len(data) and time.perf_counter() - t0 < budget_s:
+    while built < len(data) and (built == 0 or time.perf_counter() - t0 < budget_s):
         end = min(len(data), built + block)
         store.add(np.arange(built, end, dtype=np.int64), data[built:end])
         built = end
@@ -245,6 +270,7 @@ def faiss_point(data: Vectors, queries: Vectors, kind: str, budget_s: float = ma
     }
     if kind == "flat":  # OpenMP threads matter for flat scans on a shared 2-core machine
         row["search_ms_1_thread"] = search_latency(store, queries, threads=1)
+        row["search_ms_main_thread"] = search_latency(store, queries, main_thread=True)
     return row
 
 
@@ -270,7 +296,8 @@ def synthetic_snapshot(raw: Vectors, langs: Sequence[str], dense: FaissStore, le
 
 def retrieve_point(snapshot: IndexSnapshot, prepared: Sequence[PreparedQuery]) -> dict[str, float]:
     """The whole retrieve stage of Engine.search (rag.retrieval.search_multilingual, top 5) per query."""
-    return percentiles(time_each(lambda p: search_multilingual(snapshot, p, 5), list(prepared), warmup=1))
+    return in_worker(lambda: percentiles(time_each(lambda p: search_multilingual(snapshot, p, 5), list(prepared),
+                                                   warmup=1)))
 
 
 def _ms(d: object) -> str:
@@ -291,13 +318,16 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
     say(f"scale: {len(real)} real vectors ({source}); σ={sigma:.4f} (median NN cosine {nn_cos:.3f})")
     qs = list(questions)[: opts.queries]
     qv = np.concatenate([transform.apply_query(query_vectors[i:i + 1], lang) for i, (_, lang) in enumerate(qs)])
-    texts = real_texts(opts.data_dir)[: max(len(real), 500)]
+    texts = real_texts(opts.data_dir)[: opts.max_texts or max(len(real), 500)]
     tokens = [tokenize(t) for t, _ in texts]
-    q_tokens = [tokenize(q) for q, _ in qs]
+    # BM25 cost depends on how many rows contain the query's words: the benchmark's own questions match its
+    # paragraphs as users' questions match their corpus (the gold questions are about other topics)
+    lex_qs = real_texts(opts.data_dir, questions=True)[: opts.queries] or qs
+    q_tokens = [tokenize(q) for q, _ in lex_qs]
     # as Engine.search prepares them: the question plus one variant in the other language (here the question
     # itself stands in for its translation: the retrieve stage's cost does not depend on the words)
-    prepared = [PreparedQuery([q, q], [lang, "en" if lang == "zh" else "zh"], query_vectors[[i, i]])
-                for i, (q, lang) in enumerate(qs[:30])]
+    prepared = [PreparedQuery([q, q], [lang, "en" if lang == "zh" else "zh"], query_vectors[[i % len(qs)] * 2])
+                for i, (q, lang) in enumerate(lex_qs[:30])]
     synth = replicate(real, max(opts.sizes), sigma, opts.seed)
     points: list[dict[str, object]] = []
     bm25_rate: float | None = None  # seconds per row of the last BM25 build, to predict the next one
@@ -312,7 +342,9 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
         point["hnsw"] = faiss_point(data, qv, "hnsw", opts.hnsw_budget_s, truth)
         say(f"  hnsw: {point['hnsw']}")
         predicted = bm25_rate * n if bm25_rate is not None else 0.0
-        if predicted <= opts.bm25_budget_s:
+        if not tokens:
+            point["bm25"] = {"rows": n, "skipped": f"no benchmark text in {opts.data_dir}"}
+        elif predicted <= opts.bm25_budget_s:
             bm = bm25_point(tokens, q_tokens, n)
             bm25_rate = float(bm["build_s"]) / n  # type: ignore[arg-type]
             store = bm.pop("store")
@@ -341,22 +373,26 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
              f"{result['real_vectors']} real 384-d passage vectors ({result['real_source']}), centred per language "
              f"as the product does, replicated with N(0, {result['noise_sigma']}²) noise per dimension, renormalised "
              f"(σ chosen so a copy is as close to its source as the median real nearest neighbour, cosine "
-             f"{result['real_nn_cosine_median']}). {result['queries']} real queries (gold questions), k=10, one query "
-             "per call. Latencies are p50 / p95 ms.", "",
-             "| rows | product picks | flat build s | flat search | flat search, 1 OMP thread | flat B/row | "
-             "HNSW build s | HNSW search | HNSW recall@10 | HNSW B/row |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"{result['real_nn_cosine_median']}). {result['queries']} real queries (gold-question vectors), k=10, one "
+             "query per call from a worker thread as the server's thread pool makes them, unless marked *main "
+             "thread*. Latencies are p50 / p95 ms.", "",
+             "| rows | product picks | flat build s | flat search | flat, 1 OMP thread | flat, main thread | "
+             "flat B/row | HNSW build s | HNSW search | HNSW recall@10 | HNSW B/row |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for p in points:
         f: dict[str, object] = p["flat"]  # type: ignore[assignment]
         h: dict[str, object] = p["hnsw"]  # type: ignore[assignment]
         build = f"{h['build_s']}" if h["complete"] else (f"{h['build_s']} for {h['built_rows']} rows (stopped; "
                                                           f"~{h['extrapolated_build_s']} s for all)")
         lines.append(f"| {p['rows']:,} | {p['auto_kind']} | {f['build_s']} | {_ms(f['search_ms'])} | "
-                     f"{_ms(f.get('search_ms_1_thread'))} | {f['bytes_per_row']} | {build} | {_ms(h['search_ms'])} | "
+                     f"{_ms(f.get('search_ms_1_thread'))} | {_ms(f.get('search_ms_main_thread'))} | "
+                     f"{f['bytes_per_row']} | {build} | {_ms(h['search_ms'])} | "
                      f"{h['recall_at_10']} | {h['bytes_per_row']} |")
     lines += ["", "- flat search: a scan of rows × 384 float32 (1,536 B/row), memory-bandwidth bound, linear in rows.",
               "- flat, 1 OMP thread: the same scan without OpenMP; on a shared 2-core machine the 2-thread team "
               "waits for a busy core, so one thread can be faster.",
+              "- flat, main thread: the same call from the process's main thread (`rag ask`, in-process `rag eval`, "
+              "eval.benchmarks): on a busy machine each call waits for the OpenMP team to wake, whatever the size.",
               "- HNSW search: ~efSearch (128) × M (32) distance computations, nearly flat in rows; recall is "
               "against exact search over the same rows.",
               "- HNSW build: graph insertion (efConstruction 40), superlinear in rows; bytes/row = vector + "
@@ -371,7 +407,8 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
         lines.append(f"| {p['rows']:,} | {b['build_s']} | {b['tokens']:,} | {b['bytes_per_row']} | "
                      f"{_ms(b['query_ms'])} | {_ms(p.get('retrieve_ms'))} |")
     lines += ["", f"- BM25 rows cycle through {result['real_texts_for_bm25']} real SQuAD/CMRC paragraphs "
-              "(jieba/word tokens), so postings grow like a real corpus but the vocabulary does not.",
+              "(jieba/word tokens), so postings grow like a real corpus but the vocabulary does not; queries are "
+              "SQuAD/CMRC questions, which share words with those paragraphs.",
               "- BM25 build: bm25s token → id mapping and the sparse score matrix, in Python, linear in tokens.",
               "- lexical leg: bm25s sums the postings of the query tokens into a dense array of all rows, then "
               "argpartition: linear in rows.",

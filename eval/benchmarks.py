@@ -319,11 +319,13 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
     cached = CachedQueryEmbedder(embedder, cache / "queries")
     metrics: dict[str, dict[str, dict[str, float]]] = {t.name: {} for t in tasks}
     donor: IndexSnapshot | None = None
+    transforms: set[str] = set()
     for name, docs in indexes.items():
         mine = [t for t in tasks if t.index == name]
         say(f"[{name}] {len(docs)} paragraphs; rows: {', '.join(t.name for t in mine)}")
         settings, snapshot = cached_index(name, docs, cached, cache, donor)
         donor = snapshot
+        transforms.add(snapshot.manifest.dense_transform)
         retriever = Retriever(settings, cached, snapshot)
         cached.embed_queries(retriever.query_texts([q for t in mine for q in t.questions], opts.variants), True)
         cached.save()
@@ -343,6 +345,7 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
         "max_questions": opts.max_questions or None,
         "max_articles": opts.max_articles,
         "chunk_size": CHUNK_SIZE,
+        "dense_transform": ", ".join(sorted(transforms)),
         "depth": DEPTH,
         "variants": list(opts.variants),
         "rows": [{"set": t.name, "index": t.index, "mixed": t.mixed, "paragraphs": len(indexes[t.index]),
@@ -376,7 +379,8 @@ def markdown(report: dict[str, object]) -> str:
     lines = [
         "# Retrieval benchmarks", "",
         f"- date: {report['date']}; wall time {report['wall_time_s']} s",
-        f"- embedder: `{report['embedder']}`; chunk size {report['chunk_size']} (one paragraph = one document)",
+        f"- embedder: `{report['embedder']}`; chunk size {report['chunk_size']} (one paragraph = one document); "
+        f"dense transform `{report.get('dense_transform', '?')}`",
         f"- command: `{report['command']}`",
         f"- data: `{report['data_dir']}`",
         f"- sample: {'all questions' if n is None else f'up to {n} questions per set'}"
@@ -384,7 +388,7 @@ def markdown(report: dict[str, object]) -> str:
         + (f"; first {report['max_articles']} articles per file" if report["max_articles"] else "")
         + "; `questions` = used / in the set",
         "- variants: `dense`, `bm25`, `hybrid` (RRF of the two) call `rag.retrieval.search` with the question "
-        "alone; `product` is `Engine.search`",
+        "alone (dense through the index's transform); `product` is `Engine.search`",
         "",
     ]
     single = [r for r in rows if not r["mixed"]]

@@ -40,6 +40,7 @@ class Answer:
     confidence: float = 0.0
     index_version: str = ""
     timing_ms: dict[str, float] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # doc id → title in the `index_version` snapshot
 
 
 def _sentence_score(sentence_tokens: set[str], query_tokens: set[str]) -> float:

@@ -72,8 +72,8 @@ class SnapshotEmbedder:
         raise RagError("a migration embeds no queries")
 
     def embed_documents(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        raise RagError(f"{len(texts)} passages have no vector in the snapshot (chunking changed since it was "
-                       "built); rebuild with `rag index --store ...` instead of migrating")
+        raise RagError(f"{len(texts)} passages have no vector in the snapshot (chunking or embedding input changed "
+                       "since it was built); rebuild with `rag index --store ...`, which re-embeds them")
 
 
 def migrate_index(settings: Settings, store: str, embedder: Embedder | None = None) -> IndexSnapshot:

@@ -50,6 +50,9 @@ class SearchResult:
     # raw embedding of `question` (row 0 of the query variants): the abstention signals reuse it, so a
     # question is embedded once per request even when the query cache is off (RAG_CACHE_SIZE=0)
     question_vector: npt.NDArray[np.float32] | None = None
+    # the snapshot the hits come from: a document write can swap `Engine.snapshot` mid-request, and signals
+    # (rows of `vectors`), `index_version` and titles must come from the same version as the hits
+    snapshot: IndexSnapshot | None = None
 
 
 class Engine:
@@ -90,11 +93,12 @@ class Engine:
                 rows[i] = v
         return np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, self.embedder.dim), np.float32)
 
-    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> SearchResult:
-        """Ranked passages for a question (no answer text)."""
+    def search(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               snapshot: IndexSnapshot | None = None) -> SearchResult:
+        """Ranked passages for a question (no answer text), from `snapshot` (default: the current one)."""
         q = validate_question(question, self.settings.max_question_chars)
         k = self._check_top_k(top_k)
-        snap = self.snapshot  # one snapshot per request: never mix two index versions
+        snap = snapshot or self.snapshot  # one snapshot per request: never mix two index versions
         lang = question_language(q)
         t0 = time.perf_counter()
         queries = self.expander.expand(q, lang)
@@ -105,17 +109,18 @@ class Engine:
         hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()
         timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
-        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0])
+        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0], snap)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         """Extractive answer with citations, or a refusal when the reports don't cover the question."""
         t0 = time.perf_counter()
         k = self._check_top_k(top_k)
-        key = (normalize(question.strip()), k, filters, self.snapshot.version)
+        snap = self.snapshot  # read once: a swap during this request must not mix two index versions
+        key = (normalize(question.strip()), k, filters, snap.version)
         cached = self._answer_cache.get(key)
         if cached is not None:
             return cached
-        result = self.search(question, k, filters)
+        result = self.search(question, k, filters, snapshot=snap)
         lang: Lang = "zh" if result.language == "zh" else "en"
         t1 = time.perf_counter()
         confidence = self.abstention.confidence(self.signals(result))
@@ -127,7 +132,8 @@ class Engine:
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
                       total=(time.perf_counter() - t0) * 1e3)
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
-                        index_version=self.snapshot.version, timing_ms=timing)
+                        index_version=snap.version, timing_ms=timing,
+                        titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits})
         self._answer_cache.put(key, answer)
         return answer
 
@@ -135,13 +141,14 @@ class Engine:
         """The abstention model's inputs for one search result."""
         groups = self.expander.term_groups(result.question)
         # Each distinctive word of a name is checked on its own: "Health Canada" hinges on "canada".
-        common = GENERIC_SHARE * len(self.snapshot.chunks)
+        snap = result.snapshot or self.snapshot
+        common = GENERIC_SHARE * len(snap.chunks)
         names = [self.expander.token_group(tok) for term in entity_terms(result.question) for tok in tokenize(term)
                  if self._doc_freq.get(tok, 0) < common]
         vector = result.question_vector
         if vector is None:
             vector = self._embed_queries([result.question])[0]
-        return signals(self.snapshot, vector, groups, result.hits, self._doc_freq, names)
+        return signals(snap, vector, groups, result.hits, self._doc_freq, names)
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k

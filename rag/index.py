@@ -85,10 +85,17 @@ def _text_key(embedder_name: str, text: str) -> str:
     return hashlib.sha256(f"{embedder_name}\x00{text}".encode()).hexdigest()
 
 
-def _embed_with_cache(chunks: list[Chunk], embedder: Embedder, cache: dict[str, npt.NDArray[np.float32]],
-                      batch_size: int, progress: Progress | None) -> tuple[npt.NDArray[np.float32], list[str], int]:
+def embedding_input(title: str, text: str) -> str:
+    """What the embedder sees for a passage: its report title for context, then the text with glued table
+    cells split into words. Display text and offsets are unaffected."""
+    return f"{title}\n{unglue(text)}" if title else unglue(text)
+
+
+def _embed_with_cache(chunks: list[Chunk], titles: dict[str, str], embedder: Embedder,
+                      cache: dict[str, npt.NDArray[np.float32]], batch_size: int,
+                      progress: Progress | None) -> tuple[npt.NDArray[np.float32], list[str], int]:
     """Vectors for all chunks, embedding only texts not in `cache`. Returns (vectors, keys, how many embedded)."""
-    texts = [unglue(c.text) for c in chunks]  # collapsed table cells split into words before embedding
+    texts = [embedding_input(titles.get(c.doc_id, ""), c.text) for c in chunks]
     keys = [_text_key(embedder.name, t) for t in texts]
     todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
     done = 0
@@ -178,7 +185,8 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     index_dir = settings.index_dir
     docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
     chunks = [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
-    vectors, keys, embedded = _embed_with_cache(chunks, embedder, _cache_from(previous, embedder.name),
+    titles = {d.id: d.title for d in docs}
+    vectors, keys, embedded = _embed_with_cache(chunks, titles, embedder, _cache_from(previous, embedder.name),
                                           settings.embed_batch_size, progress)
     transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import EngineDep
 from api.schemas import ASK_EXAMPLES, AskRequest, AskResponse, SearchRequest, SearchResponse, passages_of
 from rag.answer import Answer
-from rag.engine import Engine
+from rag.engine import Engine, SearchResult
 from rag.retrieval import Filters
 from rag.summarizers import ExtractiveSummarizer, Summarizer, Token
 
@@ -30,6 +30,12 @@ def _filters(doc_ids: list[str] | None, language: str | None) -> Filters | None:
     return Filters(frozenset(doc_ids) if doc_ids is not None else None, language)
 
 
+def _titles(result: SearchResult) -> dict[str, str] | None:
+    """Titles of the hits' documents in the snapshot they were found in."""
+    snap = result.snapshot
+    return {h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits} if snap else None
+
+
 def _summarizer(request: Request, summarize: bool) -> Summarizer:
     configured: Summarizer | None = getattr(request.app.state, "summarizer", None)
     return configured if summarize and configured is not None else ExtractiveSummarizer()
@@ -41,7 +47,7 @@ def _sse(event: str, data: object) -> str:
 
 async def _sse_events(question: str, answer: Answer, summarizer: Summarizer, engine: Engine) -> AsyncIterator[str]:
     """`passages`, then `token`s, then `done` with the checked AskResponse; `error` if anything breaks."""
-    yield _sse("passages", [p.model_dump(mode="json") for p in passages_of(answer.hits, engine)])
+    yield _sse("passages", [p.model_dump(mode="json") for p in passages_of(answer.hits, engine, answer.titles)])
     events = summarizer.stream(question, answer)
     try:
         # The LLM stream blocks on the network: each step runs in a worker thread, never on the event loop.
@@ -85,6 +91,6 @@ async def ask(request: Request, engine: EngineDep,
 async def search(engine: EngineDep, req: SearchRequest = Body(..., openapi_examples=ASK_EXAMPLES)) -> SearchResponse:  # noqa: B008
     result = await run_in_threadpool(engine.search, req.question, req.top_k, _filters(req.doc_ids, req.language))
     return SearchResponse(question=req.question, language="zh" if result.language == "zh" else "en",
-                          passages=passages_of(result.hits, engine),
-                          index_version=engine.snapshot.version,
+                          passages=passages_of(result.hits, engine, _titles(result)),
+                          index_version=(result.snapshot or engine.snapshot).version,
                           timing_ms={k: round(v, 2) for k, v in result.timing_ms.items()})

@@ -51,7 +51,8 @@ async def _read_upload(request: Request, limit: int) -> tuple[str, bytes, str, s
         try:
             body = DocumentText.model_validate_json(await request.body())
         except ValidationError as e:
-            raise InvalidDocument(f"invalid JSON document: {e.errors(include_url=False)}") from e
+            # without the input: it is the document itself (possibly private, up to the upload limit)
+            raise InvalidDocument(f"invalid JSON document: {e.errors(include_url=False, include_input=False)}") from e
         return body.id, body.text.encode("utf-8"), f"{body.id}.txt", body.title, body.source, body.date
     raise InvalidDocument("send multipart/form-data with a `file` (.txt .md .html .pdf) or JSON {id, text, title}")
 

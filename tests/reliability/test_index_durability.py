@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,20 @@ from rag.documents import iter_corpus
 from rag.embedders import Embedder
 from rag.engine import Engine
 from rag.errors import IndexCorrupt
-from rag.index import IndexSnapshot, load_index
+from rag.index import IndexSnapshot, build_index, load_index
 from tests.conftest import CORPUS
 from tests.reliability.live_server import kill_process, rag_env, record_figures, spawn
 
 FDA_QUESTION = "How many AI-enabled medical devices has the FDA cleared?"
+# The kill runs index a small corpus (two short reports) so each rebuild is seconds, not a minute.
+SMALL_CORPUS = ["002_69e32223fb1822d6.txt", "003_d4c72938adbf6854.txt", "manifest.json"]
+SMALL_QUESTION = "Why do foreigners seek medical treatment in China?"
 # Made-up names, so a question about run i's document can only be answered by that document.
 NAMES = ["Quarnix", "Velmora", "Zentrik", "Obrava", "Kestrin", "Draloom", "Mirvane", "Trelkor", "Posqua", "Fendrix",
          "Gravell", "Hoxley"]
-FILLER = ("hospital triage kiosk radiology sepsis model clinic patients trial enrolled reduction diagnosis imaging "
-          "cardiology nurses scheduling outcomes screening pathology follow-up budget procurement").split()
+FILLER = ["hospital", "triage", "kiosk", "radiology", "sepsis", "model", "clinic", "patients", "trial", "enrolled",
+          "reduction", "diagnosis", "imaging", "cardiology", "nurses", "scheduling", "outcomes", "screening",
+          "pathology", "follow-up", "budget", "procurement"]
 KILL_RUNS = 8
 SEED = 20261125
 
@@ -75,11 +80,11 @@ def _delete(path: Path) -> None:
 @pytest.mark.parametrize("damage", [_flip, _truncate, _empty, _delete], ids=["bit-flip", "truncated", "empty",
                                                                             "deleted"])
 def test_any_damaged_file_is_detected_with_a_message_naming_rag_index(index_dir: Path, tmp_path: Path,
-                                                                       damage: object) -> None:
+                                                                       damage: Callable[[Path], None]) -> None:
     files = sorted(load_index(index_dir).manifest.files) + ["manifest.json"]
     for rel in files:
         idx = _copy_index(index_dir, tmp_path / rel.replace("/", "_"))
-        damage(((idx / "current").resolve() / rel))  # type: ignore[operator]
+        damage((idx / "current").resolve() / rel)
         with pytest.raises(IndexCorrupt, match="rag index"):
             load_index(idx)
         shutil.rmtree(idx)
@@ -108,11 +113,16 @@ def test_api_serves_503_with_the_reason_instead_of_a_corrupt_index(index_dir: Pa
 # -- kill -9 during a rebuild ------------------------------------------------------------------------------
 
 def _new_document(rng: random.Random, name: str) -> tuple[str, str]:
-    """A ~2,500-character report about `name` (several chunks) and a question only it answers."""
+    """A ~1,500-character report about `name` (a few chunks) and a question only it answers."""
     fact = f"The {name} triage programme cut emergency waiting times by {rng.randint(11, 89)} percent."
-    paras = [" ".join(rng.choice(FILLER) for _ in range(70)) + "." for _ in range(5)]
-    paras.insert(rng.randint(1, 4), fact)
-    return f"{name} hospital report\n\n" + "\n\n".join(paras), f"By how much did the {name} programme cut waiting times?"
+    paras = [" ".join(rng.choice(FILLER) for _ in range(60)) + "." for _ in range(3)]
+    paras.insert(rng.randint(1, 3), fact)
+    question = f"By how much did the {name} programme cut waiting times?"
+    return f"{name} hospital report\n\n" + "\n\n".join(paras), question
+
+
+def _building_dirs(index_dir: Path) -> set[str]:
+    return {p.name for p in (index_dir / "snapshots").iterdir() if p.name.startswith(".building-")}
 
 
 def _wait_for(predicate: object, proc: object, timeout: float = 120.0) -> bool:
@@ -131,7 +141,7 @@ def _check_snapshot_answers(snap: IndexSnapshot, settings: Settings, embedder: E
                             texts: dict[str, str], questions: dict[str, str]) -> None:
     """An engine on the loaded snapshot answers, and every passage's offsets check out against the source files."""
     engine = Engine(settings, embedder, snap)
-    for doc_id, question in [("", FDA_QUESTION), *((d, q) for d, q in questions.items() if d in snap.documents)]:
+    for doc_id, question in [("", SMALL_QUESTION), *((d, q) for d, q in questions.items() if d in snap.documents)]:
         answer = engine.ask(question, top_k=3)
         assert answer.hits and answer.index_version == snap.version
         for hit in answer.hits:
@@ -141,14 +151,16 @@ def _check_snapshot_answers(snap: IndexSnapshot, settings: Settings, embedder: E
 
 
 @pytest.mark.slow
-def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(index_dir: Path, tmp_path: Path,
-                                                                   embedder: Embedder) -> None:
+def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path, embedder: Embedder) -> None:
     corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    idx = _copy_index(index_dir, tmp_path / "index")
+    corpus.mkdir()
+    for name in SMALL_CORPUS:
+        shutil.copy(CORPUS / name, corpus / name)
+    idx = tmp_path / "index"
     settings = Settings(index_dir=idx, corpus_dir=corpus, uploads_dir=tmp_path / "uploads")
+    build_index(list(iter_corpus(corpus)), embedder, settings)
     # Batch size 1: the embedding phase of each rebuild takes seconds, so timed kills land inside it.
-    env = rag_env(embed_batch_size=1, uploads_dir=settings.uploads_dir, embedder=embedder.name)
+    env = rag_env(embed_batch_size=1, uploads_dir=settings.uploads_dir)
     rng = random.Random(SEED)
     previous = load_index(idx, embedder.name)
     questions: dict[str, str] = {}
@@ -167,13 +179,14 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(index_dir: Pat
                      tmp_path / f"index-{i}.log")
         t0 = time.monotonic()
         delay = 0.0
+        stale = _building_dirs(idx)
         try:
             link_before = os.readlink(idx / "current")
             if mode == "timer":
                 delay = rng.uniform(0.2, 1.1 * full_run_s)
                 _wait_for(lambda d=delay, t=t0: time.monotonic() - t >= d, proc)
-            elif mode == "building":
-                _wait_for(lambda: any(p.name.startswith(".building-") for p in (idx / "snapshots").iterdir()), proc)
+            elif mode == "building":  # a new one: a killed run's leftover is only removed once a build starts
+                _wait_for(lambda s=stale: bool(_building_dirs(idx) - s), proc)
                 delay = rng.uniform(0.0, 0.03)
                 time.sleep(delay)
             elif mode == "swap":
@@ -186,7 +199,7 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(index_dir: Pat
         finally:
             kill_process(proc)
         killed = proc.returncode == -9
-        leftovers = sorted(p.name for p in (idx / "snapshots").iterdir() if p.name.startswith("."))
+        leftovers = sorted(_building_dirs(idx))
 
         snap = load_index(idx, embedder.name)  # never IndexCorrupt: a complete snapshot or the one before
         if snap.version == previous.version:
@@ -203,7 +216,7 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(index_dir: Pat
         previous = snap
 
     # the last, complete build cleared every half-written snapshot the killed ones left behind
-    assert not [p for p in (idx / "snapshots").iterdir() if p.name.startswith(".building-")]
+    assert not _building_dirs(idx)
     killed_runs = [r for r in runs if r["mode"] != "complete"]
     figures = {
         "seed": SEED,

@@ -1,0 +1,150 @@
+"""The benchmark's cheap parts: timing helpers, the bounded load loop, and one real 2k-vector scale point."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.bench import (
+    Budget,
+    Options,
+    gold_questions,
+    in_worker,
+    load_threads,
+    percentiles,
+    time_each,
+)
+from eval.bench_scale import (
+    ScaleOptions,
+    faiss_point,
+    markdown_scale,
+    noise_sigma,
+    real_vectors,
+    recall_at_k,
+    replicate,
+    run_scale,
+)
+from eval.benchmarks import DEFAULT_DATA
+from rag.embedders import HashEmbedder
+
+needs_data = pytest.mark.skipif(not (DEFAULT_DATA / "squad").exists(), reason=f"no benchmark data in {DEFAULT_DATA}")
+
+
+def _unit(n: int, d: int = 384, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_percentiles_interpolate_like_numpy() -> None:
+    p = percentiles([float(v) for v in range(1, 101)])
+    assert p["n"] == 100
+    assert p["p50"] == pytest.approx(50.5)
+    assert p["p95"] == pytest.approx(95.05)
+    assert p["p99"] == pytest.approx(99.01)
+    assert p["mean"] == pytest.approx(50.5)
+    assert np.isnan(percentiles([])["p50"])
+
+
+def test_time_each_times_every_item_after_untimed_warmup() -> None:
+    calls: list[int] = []
+    out = time_each(lambda i: (calls.append(i), time.sleep(0.002)), [1, 2, 3], warmup=2)
+    assert calls == [1, 2, 1, 2, 3]
+    assert len(out) == 3 and all(ms >= 1.5 for ms in out)
+
+
+def test_load_loop_stops_at_the_request_budget_and_cycles_questions() -> None:
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def call(q: str) -> None:
+        with lock:
+            seen.append(q)
+
+    r = load_threads(call, ["a", "b", "c"], concurrency=4, budget=Budget(requests=10, seconds=60))
+    assert r["requests"] == 10 and r["errors"] == 0 and r["concurrency"] == 4
+    assert sorted(seen) == sorted(["a", "b", "c"] * 3 + ["a"])
+    assert r["throughput_rps"] > 0
+
+
+def test_load_loop_stops_at_the_time_budget_and_counts_errors() -> None:
+    def call(q: str) -> None:
+        time.sleep(0.01)
+        if q == "bad":
+            raise ValueError(q)
+
+    t0 = time.perf_counter()
+    r = load_threads(call, ["ok", "bad"], concurrency=2, budget=Budget(requests=10**9, seconds=0.3))
+    assert time.perf_counter() - t0 < 2.0
+    assert r["requests"] > 0 and r["errors"] > 0
+
+
+def test_in_worker_returns_the_value_and_runs_off_the_main_thread() -> None:
+    assert in_worker(lambda: threading.current_thread() is threading.main_thread()) is False
+    with pytest.raises(ZeroDivisionError):  # the worker's exception reaches the caller
+        in_worker(lambda: 1 / 0)
+
+
+def test_gold_questions_alternate_languages_and_quick_mode_is_smaller() -> None:
+    qs = gold_questions(6)
+    assert [lang for _, lang in qs] == ["en", "zh"] * 3
+    quick, full = Options.make(True), Options.make(False)
+    assert 1_000_000 in full.scale_sizes and 1_000_000 not in quick.scale_sizes
+    assert quick.budget.requests < full.budget.requests
+
+
+def test_replicas_are_unit_vectors_at_the_calibrated_similarity() -> None:
+    real = _unit(300)
+    sigma, nn = noise_sigma(real)
+    data = replicate(real, 2000, sigma, seed=1)
+    assert data.shape == (2000, 384) and data.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(data, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(data[:300], real, atol=1e-6)  # the real rows come first, unchanged
+    cos = np.sum(data[300:600] * real, axis=1)  # each copy against its source
+    assert abs(float(np.median(cos)) - max(nn, 0.5)) < 0.05
+
+
+def test_recall_counts_shared_ids() -> None:
+    truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    assert recall_at_k(truth, truth) == 1.0
+    assert recall_at_k(np.array([[1, 2, 9, 9], [5, 6, 7, 8]]), truth) == pytest.approx(0.75)
+
+
+def test_flat_and_hnsw_points_on_2k_vectors() -> None:
+    data, queries = _unit(2000, seed=2), _unit(20, seed=3)
+    flat = faiss_point(data, queries, "flat")
+    hnsw = faiss_point(data, queries, "hnsw")
+    assert flat["recall_at_10"] == 1.0 and flat["complete"]
+    assert hnsw["recall_at_10"] >= 0.8 and hnsw["built_rows"] == 2000
+    assert 1536 <= flat["bytes_per_row"] < 1700  # 384 float32 + ids
+    assert hnsw["bytes_per_row"] > flat["bytes_per_row"]  # + the graph
+    assert flat["search_ms"]["n"] == 20 and flat["search_ms_1_thread"]["p50"] > 0
+
+
+def test_hnsw_build_is_time_boxed() -> None:
+    data, queries = _unit(3000, seed=4), _unit(5, seed=5)
+    row = faiss_point(data, queries, "hnsw", budget_s=0.0, block=1000)  # stops after the first block
+    assert not row["complete"] and row["built_rows"] == 1000 and row["recall_at_10"] > 0.5
+    assert row["extrapolated_build_s"] is not None
+
+
+@needs_data
+def test_scale_run_at_2k_rows_embeds_caches_and_reports(tmp_path: Path) -> None:
+    embedder = HashEmbedder(384)
+    opts = ScaleOptions(sizes=(2000,), cache_dir=tmp_path / "cache", donor_dir=tmp_path / "no-donors",
+                        real_target=200, queries=10, max_texts=60, retrieve_max=2000)
+    questions = gold_questions(10)
+    qv = embedder.embed_queries([q for q, _ in questions])
+    result = run_scale(opts, embedder, questions, qv)
+    assert result["real_vectors"] == 200 and "embedded here" in str(result["real_source"])
+    assert list((tmp_path / "cache").glob("scale_real_*.npz"))  # the real vectors are cached for the next run
+    assert len(real_vectors(opts, embedder)[0]) == 200
+    (point,) = result["points"]
+    assert point["auto_kind"] == "flat" and point["flat"]["recall_at_10"] == 1.0
+    assert point["bm25"]["rows"] == 2000 and point["bm25"]["query_ms"]["n"] == 10
+    assert point["retrieve_ms"]["n"] == 10
+    md = "\n".join(markdown_scale(result, "python -m eval.bench"))
+    assert "| 2,000 | flat |" in md and "python -m eval.bench" in md
