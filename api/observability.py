@@ -28,6 +28,10 @@ def install(app: FastAPI, max_body_bytes: int) -> None:
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes + BODY_OVERHEAD):
             return JSONResponse({"error": "PayloadTooLarge",
                                  "detail": f"request body over the {max_body_bytes}-byte limit"}, status_code=413)
+        if length is None and "chunked" in request.headers.get("transfer-encoding", "").lower():
+            # no size to check up front, and the routes read whole bodies: the limit could be bypassed
+            return JSONResponse({"error": "LengthRequired",
+                                 "detail": "send the request body with a Content-Length header"}, status_code=411)
         t0 = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

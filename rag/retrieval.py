@@ -148,7 +148,7 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
     across languages). Both sides are mean-centred per language first (rag/transform.py).
     """
     q_lang = _group(query.langs[0])
-    groups = np.array([_group(str(lang)) for lang in snapshot.chunk_langs])
+    groups = np.where(np.isin(snapshot.chunk_langs, ("zh", "ja")), "zh", "en")  # _group, vectorised: per query
     pool = min(len(snapshot.chunks), DENSE_POOL)
     out: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
     for lang in ("en", "zh"):
@@ -164,9 +164,10 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
         if lang != q_lang and len(use) > 1:
             # A translation is in the passages' own language: compare it uncentred with the raw vectors.
-            raw = snapshot.vectors @ query.vectors[use[1:]].T
-            for r in np.flatnonzero(rows_mask):
-                dense[int(r)] = max(dense.get(int(r), -np.inf), float(raw[r].max()))
+            raw = (snapshot.vectors @ query.vectors[use[1:]].T).max(axis=1)
+            rows = np.flatnonzero(rows_mask)
+            for r, s in zip(rows.tolist(), raw[rows].tolist(), strict=True):  # one max per row, not per call
+                dense[r] = max(dense.get(r, -np.inf), s)
         texts = [query.texts[0]] if lang == q_lang else [query.texts[i] for i in use if i > 0] or [query.texts[0]]
         bm25 = lexical_scores(snapshot, texts)
         bm25[~rows_mask] = 0

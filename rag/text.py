@@ -107,9 +107,22 @@ def unglue(text: str) -> str:
     return _GLUED_RE.sub(" ", text)
 
 
+# Every question re-tokenises the same passage sentences, passages and dictionary senses (rag/answer.py,
+# rag/abstain.py, rag/translate.py): jieba + OpenCC made up ~30 ms of a ~100 ms cold /v1/ask (eval/bench.py).
+# Tokens depend only on the text, so they are cached: 4096 entries hold every sentence of the shipped corpus,
+# and even filled with 500-character Chinese passages (~12 KB each, measured) they stay under 50 MB.
+TOKEN_CACHE_SIZE = 4096
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: NFKC + casefold + Simplified script, jieba words for Han runs, words for Latin text."""
-    norm = to_simplified(normalize(unglue(text)))
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _tokens(text: str) -> tuple[str, ...]:
+    # NFKC before unglue: full-width "ＳｉｚｅＵＳＤ" must split like "SizeUSD" (unglue's patterns are ASCII)
+    norm = to_simplified(normalize(unglue(unicodedata.normalize("NFKC", text))))
     jb = _jieba()
     tokens: list[str] = []
     for match in _TOKEN_RE.finditer(norm):
@@ -122,7 +135,7 @@ def tokenize(text: str) -> list[str]:
             tok = tok[:-2] if tok.endswith("'s") else tok  # possessive: "japan's" → "japan"
             tok = _ABBREVIATIONS.get(tok, tok)
             tokens.append(tok.strip(".,'"))
-    return [t for t in tokens if t]
+    return tuple(t for t in tokens if t)
 
 
 # A full stop ends a sentence only before whitespace and not after a lone letter ("U.S.", "e.g.") or a

@@ -28,6 +28,7 @@ from rag.stores.milvus_store import (
     StoreUnavailable,
     drop_collections,
     is_server_uri,
+    public_uri,
 )
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def prune_collections(index_dir: Path, settings: Settings) -> list[str]:
         dropped = drop_collections(settings.milvus_uri, _token(settings), settings.milvus_collection, keep,
                                    newest=max((p.name for p in snaps), default=""))
     except (MilvusException, StoreUnavailable) as e:
-        logger.warning("could not prune Milvus collections at %s: %s", settings.milvus_uri, e)
+        logger.warning("could not prune Milvus collections at %s: %s", public_uri(settings.milvus_uri), e)
         return []
     if dropped:
         logger.info("dropped %d Milvus collections of pruned snapshots: %s", len(dropped), ", ".join(dropped))

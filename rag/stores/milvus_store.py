@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,12 @@ class ChunkMeta:
 def is_server_uri(uri: str) -> bool:
     """`http://host:19530`, `https://…`, `tcp://…` name a server; anything else is a Milvus Lite database path."""
     return "://" in uri
+
+
+def public_uri(uri: str) -> str:
+    """`uri` without any `user:password@` part: what may be logged or written into a snapshot."""
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else uri
 
 
 def _id_filter(ids: Sequence[int]) -> str:
@@ -133,7 +140,7 @@ class MilvusStore:
                 self._check_collection(client)
         except MilvusException as e:
             self._release()
-            where = "Milvus Lite" if self.is_lite else f"the Milvus server at {self.uri}"
+            where = "Milvus Lite" if self.is_lite else f"the Milvus server at {public_uri(self.uri)}"
             raise StoreUnavailable(f"{where}: cannot open collection {self.collection!r} ({e.message}); check "
                                    "RAG_MILVUS_URI / RAG_MILVUS_TOKEN or rebuild with `rag index`") from e
         except BaseException:
@@ -175,7 +182,7 @@ class MilvusStore:
     def _check_collection(self, client: Any) -> None:
         if not client.has_collection(self.collection):
             raise IndexCorrupt(f"collection {self.collection!r} named by the snapshot is missing from "
-                               f"{self.uri}; rebuild with `rag index`")
+                               f"{public_uri(self.uri)}; rebuild with `rag index`")
         client.load_collection(self.collection)
         rows = client.query(self.collection, filter="", output_fields=["count(*)"])
         count = int(rows[0]["count(*)"]) if rows else 0
@@ -287,7 +294,7 @@ class MilvusStore:
             for d in sorted({p.parent for p in written}, key=lambda p: -len(p.parts)):
                 _fsync_dir(d)  # the manifest fsyncs files and the snapshot directory, not these subdirectories
         else:
-            pointer["uri"] = self.uri
+            pointer["uri"] = public_uri(self.uri)  # credentials come from RAG_MILVUS_URI / RAG_MILVUS_TOKEN
         path = directory / POINTER_FILE
         path.write_text(json.dumps(pointer, indent=2), encoding="utf-8")
         return [path, *written]
