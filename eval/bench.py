@@ -714,7 +714,7 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
                 lat = _p(d)
                 label = "off (RAG_CACHE_SIZE=0)" if cache == "cold" else "on, pre-filled"
                 lines.append(f"| {path} | {label} | {c} | {d['requests']} | {d['errors']} | {_f(lat['p50'])} | "
-                             f"{_f(lat['p95'])} | {_f(lat['p99'])} | {_f(d['throughput_rps'], 2)} | "
+                             f"{_f(lat['p95'])} | {_f(lat['p99'])} | {_f(d['throughput_rps'])} | "
                              f"{why[(path, cache, c)]} |")
     return lines
 

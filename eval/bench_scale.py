@@ -33,7 +33,7 @@ from rag.embedders import Embedder
 from rag.index import IndexSnapshot
 from rag.retrieval import CANDIDATES, PreparedQuery, search_multilingual, top_rows
 from rag.stores.bm25_store import BM25Store
-from rag.stores.faiss_store import EXACT_LIMIT, FaissStore
+from rag.stores.faiss_store import EXACT_LIMIT, HNSW_EF_SEARCH, FaissStore
 from rag.stores.manifest import Manifest, write_atomic
 from rag.text import tokenize
 from rag.transform import DenseTransform, fit_transform
@@ -41,6 +41,7 @@ from rag.transform import DenseTransform, fit_transform
 Vectors = npt.NDArray[np.float32]
 
 K = 10  # neighbours per query: recall@10
+EF_SWEEP = (64, 128, 256, 512, 1024)  # HNSW efSearch values tried on each built graph (the product uses 128)
 HNSW_BLOCK = 25_000  # rows added per call, so a time-boxed build can stop between blocks
 # Sources of real text, in the order they are interleaved (English, Chinese, English, ...).
 TEXT_SOURCES = (("squad/squad1.1.dev.minus-xquad.json", "squad-en", "en"),
@@ -58,6 +59,8 @@ class ScaleOptions:
     hnsw_budget_s: float = 900.0  # per HNSW build; a longer one stops and reports the rows it reached
     bm25_budget_s: float = 300.0  # a BM25 size whose predicted build time exceeds this is skipped
     retrieve_max: int = 100_000  # largest size at which the whole retrieve stage is timed
+    noise: float | None = 0.05  # σ of the replicas' per-dimension noise; None: calibrated (see noise_sigma)
+    sensitivity_rows: int = 100_000  # HNSW also built here with the other σ, to show how recall depends on it
     queries: int = 100
     max_texts: int | None = None  # real paragraphs tokenised for BM25 (default: as many as real vectors, ≥ 500)
     seed: int = 0
@@ -268,10 +271,24 @@ def faiss_point(data: Vectors, queries: Vectors, kind: str, budget_s: float = ma
         "recall_at_10": round(recall_at_k(found, truth), 4),
         "search_ms": search_latency(store, queries),
     }
+    if kind == "hnsw":
+        row["ef_sweep"] = ef_sweep(store, queries, truth)
     if kind == "flat":  # OpenMP threads matter for flat scans on a shared 2-core machine
         row["search_ms_1_thread"] = search_latency(store, queries, threads=1)
         row["search_ms_main_thread"] = search_latency(store, queries, main_thread=True)
     return row
+
+
+def ef_sweep(store: FaissStore, queries: Vectors, truth: npt.NDArray[np.int64]) -> list[dict[str, object]]:
+    """Recall@10 and latency of one built HNSW graph at several efSearch values (no rebuild needed)."""
+    inner = faiss.downcast_index(store._index.index)  # the IndexHNSWFlat inside FaissStore's IDMap2
+    out = []
+    for ef in EF_SWEEP:
+        inner.hnsw.efSearch = ef
+        out.append({"ef_search": ef, "recall_at_10": round(recall_at_k(store.search(queries, K)[1], truth), 4),
+                    "search_ms": search_latency(store, queries)})
+    inner.hnsw.efSearch = HNSW_EF_SEARCH
+    return out
 
 
 def bm25_point(tokens: Sequence[list[str]], query_tokens: Sequence[list[str]], n: int) -> dict[str, object]:
@@ -314,8 +331,10 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
     raw, langs, source = real_vectors(opts, embedder)
     transform = fit_transform(raw, langs, "center")
     real = transform.apply_documents(raw, langs)
-    sigma, nn_cos = noise_sigma(real)
-    say(f"scale: {len(real)} real vectors ({source}); σ={sigma:.4f} (median NN cosine {nn_cos:.3f})")
+    calibrated, nn_cos = noise_sigma(real)
+    sigma = opts.noise if opts.noise is not None else calibrated
+    say(f"scale: {len(real)} real vectors ({source}); σ={sigma:.4f} (calibrated {calibrated:.4f}: median NN "
+        f"cosine {nn_cos:.3f})")
     qs = list(questions)[: opts.queries]
     qv = np.concatenate([transform.apply_query(query_vectors[i:i + 1], lang) for i, (_, lang) in enumerate(qs)])
     texts = real_texts(opts.data_dir)[: opts.max_texts or max(len(real), 500)]
@@ -361,7 +380,18 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
         else:
             point["bm25"] = {"rows": n, "skipped": f"predicted build {predicted:.0f} s > budget {opts.bm25_budget_s} s"}
         points.append(point)
+    sensitivity = None
+    if opts.sensitivity_rows and opts.sensitivity_rows <= max(opts.sizes):
+        other = calibrated if opts.noise is not None else 0.05
+        data = replicate(real, opts.sensitivity_rows, other, opts.seed + 1)
+        say(f"scale: sensitivity, {opts.sensitivity_rows} rows with σ={other:.4f}")
+        sensitivity = {"rows": opts.sensitivity_rows, "noise_sigma": round(other, 5),
+                       "copy_cosine": round(1 / math.sqrt(1 + data.shape[1] * other**2), 3),
+                       "hnsw": faiss_point(data, qv, "hnsw", opts.hnsw_budget_s, exact_neighbours(data, qv))}
+        del data
     return {"real_vectors": len(real), "real_source": source, "noise_sigma": round(sigma, 5),
+            "calibrated_sigma": round(calibrated, 5), "sensitivity": sensitivity,
+            "copy_cosine": round(1 / math.sqrt(1 + real.shape[1] * sigma**2), 3),
             "real_nn_cosine_median": round(nn_cos, 4), "queries": len(qs), "exact_limit": EXACT_LIMIT,
             "real_texts_for_bm25": len(tokens), "points": points}
 
@@ -371,9 +401,11 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
     points: list[dict[str, object]] = result["points"]  # type: ignore[assignment]
     lines = ["## Scale: FAISS flat vs HNSW, BM25, retrieve stage", "", f"Command: `{command}`", "",
              f"{result['real_vectors']} real 384-d passage vectors ({result['real_source']}), centred per language "
-             f"as the product does, replicated with N(0, {result['noise_sigma']}²) noise per dimension, renormalised "
-             f"(σ chosen so a copy is as close to its source as the median real nearest neighbour, cosine "
-             f"{result['real_nn_cosine_median']}). {result['queries']} real queries (gold-question vectors), k=10, one "
+             f"as the product does, replicated with N(0, {result['noise_sigma']}²) noise per dimension and "
+             f"renormalised: a copy has cosine ≈ {result['copy_cosine']} with its source, while real passages' "
+             f"median nearest-neighbour cosine is {result['real_nn_cosine_median']} (σ "
+             f"{result['calibrated_sigma']} would match it; see the sensitivity line below). "
+             f"{result['queries']} real queries (gold-question vectors), k=10, one "
              "query per call from a worker thread as the server's thread pool makes them, unless marked *main "
              "thread*. Latencies are p50 / p95 ms.", "",
              "| rows | product picks | flat build s | flat search | flat, 1 OMP thread | flat, main thread | "
@@ -396,7 +428,28 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
               "- HNSW search: ~efSearch (128) × M (32) distance computations, nearly flat in rows; recall is "
               "against exact search over the same rows.",
               "- HNSW build: graph insertion (efConstruction 40), superlinear in rows; bytes/row = vector + "
-              "2·M neighbour ids + id map.", "",
+              "2·M neighbour ids + id map.", ""]
+    sweep_rows = [p for p in points if p["hnsw"].get("ef_sweep")]  # type: ignore[union-attr]
+    if sweep_rows:
+        efs = [e["ef_search"] for e in sweep_rows[0]["hnsw"]["ef_sweep"]]  # type: ignore[index]
+        lines += ["HNSW efSearch sweep on the same graphs (recall@10 · search p50 ms; the product uses "
+                  f"{HNSW_EF_SEARCH}):", "", "| rows | " + " | ".join(f"ef {e}" for e in efs) + " |",
+                  "|---:|" + "---:|" * len(efs)]
+        for p in sweep_rows:
+            cells = [f"{e['recall_at_10']} · {e['search_ms']['p50']:.2f}" for e in p["hnsw"]["ef_sweep"]]  # type: ignore[index]
+            lines.append(f"| {p['rows']:,} | " + " | ".join(cells) + " |")
+        lines += ["", "- recall rises and latency grows with efSearch (candidates kept per query); the efSearch "
+                  "where recall reaches 0.95 is the setting a corpus of that size needs.", ""]
+    sens = result.get("sensitivity")
+    if isinstance(sens, dict):
+        h = sens["hnsw"]
+        sweep = ", ".join(f"ef {e['ef_search']}: {e['recall_at_10']}" for e in h.get("ef_sweep", []))
+        lines += [f"Sensitivity: {sens['rows']:,} rows replicated with σ {sens['noise_sigma']} (copy cosine ≈ "
+                  f"{sens['copy_cosine']}) instead: HNSW recall@10 {h['recall_at_10']} at efSearch {HNSW_EF_SEARCH} "
+                  f"({sweep}), build {h['build_s']} s. The recall of a synthetic corpus depends on how spread its "
+                  "copies are; a real corpus of that size would fall between the two.", ""]
+    lines += ["BM25 and the whole retrieve stage (BM25Store and rag.retrieval.search_multilingual over a synthetic "
+              "snapshot of the same rows, flat FAISS):", "",
               "| rows | BM25 build s | BM25 tokens | BM25 B/row | lexical leg (scores + top 50) | "
               "whole retrieve stage (search_multilingual, flat) |", "|---:|---:|---:|---:|---:|---:|"]
     for p in points:
@@ -417,6 +470,3 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
               "with rows much faster than the FAISS search it contains.", ""]
     return lines
 
-
-def to_json(result: dict[str, object]) -> str:
-    return json.dumps(result, ensure_ascii=False, indent=2)

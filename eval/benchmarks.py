@@ -143,7 +143,7 @@ def plan(data_dir: Path, sets: Sequence[str], max_questions: int | None,
         zh = load_squad(data_dir / "xquad" / "xquad.dev.zh.json", "xquad-zh", "zh", max_articles)
         if [(q.id, q.relevant[-4:]) for q in en.questions] != [(q.id, q.relevant[-4:]) for q in zh.questions]:
             raise ValueError("XQuAD en and zh files are not parallel (question ids or paragraph order differ)")
-        # the mixed pool first: the monolingual indexes then reuse its vectors on a first run
+        # the mixed pool first: the monolingual indexes then reuse its cached passage vectors
         indexes.update({"xquad-mixed": en.docs + zh.docs, "xquad-en": en.docs, "xquad-zh": zh.docs})
         q_en, q_zh, n = sample(en.questions, max_questions), sample(zh.questions, max_questions), len(en.questions)
         tasks += [
@@ -168,39 +168,17 @@ def plan(data_dir: Path, sets: Sequence[str], max_questions: int | None,
 
 
 # -- embedding and indexes ---------------------------------------------------------------------------
-class CachedQueryEmbedder:
-    """An Embedder whose query vectors persist in an npz keyed by sha256 of the text; documents pass through."""
+class VectorCache:
+    """Vectors by sha256 key, persisted in one npz (written atomically: a crash leaves the previous file)."""
 
-    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.path = cache_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', inner.name)}.npz"
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path, self.dim = path, dim
         self.vectors: dict[str, Vectors] = {}
-        self.embedded = 0  # query texts embedded by the model in this process
-        self.documents_embedded = 0
-        if self.path.exists():
-            with np.load(self.path, allow_pickle=False) as data:
+        if path.exists():
+            with np.load(path, allow_pickle=False) as data:
                 self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
-    def embed_queries(self, texts: list[str], progress: bool = False) -> Vectors:
-        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
-        for b in range(0, len(todo), QUERY_BATCH):
-            batch = todo[b:b + QUERY_BATCH]
-            vecs = self.inner.embed_queries([t for _, t in batch])
-            self.vectors.update((k, v) for (k, _), v in zip(batch, vecs, strict=True))
-            self.embedded += len(batch)
-            if progress:
-                say(f"  embedded {min(b + QUERY_BATCH, len(todo))}/{len(todo)} query texts")
-        if not keys:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
-
-    def embed_documents(self, texts: list[str]) -> Vectors:
-        self.documents_embedded += len(texts)
-        return self.inner.embed_documents(texts)
-
     def save(self) -> None:
-        """Write the cache atomically (a crash leaves the previous file)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self.vectors)
         buf = io.BytesIO()
@@ -209,22 +187,75 @@ class CachedQueryEmbedder:
         write_atomic(self.path, buf.getvalue())
 
 
-def cached_index(name: str, docs: list[Document], embedder: Embedder, cache_dir: Path,
-                 donor: IndexSnapshot | None = None) -> tuple[Settings, IndexSnapshot]:
-    """Build the index under `cache_dir/name`, reusing the vectors of its last build (else of `donor`)."""
+class CachedEmbedder:
+    """An Embedder whose query and passage vectors persist under `cache_dir`, keyed by the exact text embedded.
+
+    build_index already reuses the vectors of `previous`; this cache also survives snapshot format changes
+    and shares vectors between indexes (the XQuAD mixed pool and the monolingual ones).
+    """
+
+    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", inner.name)
+        self.queries = VectorCache(cache_dir / "queries" / f"{stem}.npz", inner.dim)
+        self.passages = VectorCache(cache_dir / "passages" / f"{stem}.npz", inner.dim)
+        self.embedded = {"queries": 0, "documents": 0}  # texts the model embedded in this process
+
+    def key(self, kind: str, text: str) -> str:
+        """Queries: sha256 of the text (the file is per embedder). Passages: sha256 of (embedder, text), the
+        scheme `rag.index` uses for its `embed_keys`, so cached snapshots can seed the cache."""
+        return hashlib.sha256((text if kind == "queries" else f"{self.name}\x00{text}").encode()).hexdigest()
+
+    def _embed(self, kind: str, texts: list[str], progress: bool) -> Vectors:
+        cache = self.queries if kind == "queries" else self.passages
+        embed = self.inner.embed_queries if kind == "queries" else self.inner.embed_documents
+        keys = [self.key(kind, t) for t in texts]
+        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in cache.vectors}.items())
+        for b in range(0, len(todo), QUERY_BATCH):
+            batch = todo[b:b + QUERY_BATCH]
+            cache.vectors.update((k, v) for (k, _), v in zip(batch, embed([t for _, t in batch]), strict=True))
+            self.embedded[kind] += len(batch)
+            if progress:
+                say(f"  embedded {min(b + QUERY_BATCH, len(todo))}/{len(todo)} query texts")
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([cache.vectors[k] for k in keys]).astype(np.float32)
+
+    def embed_queries(self, texts: list[str], progress: bool = False) -> Vectors:
+        return self._embed("queries", texts, progress)
+
+    def embed_documents(self, texts: list[str]) -> Vectors:
+        return self._embed("documents", texts, False)
+
+    def seed(self, snapshot: IndexSnapshot) -> None:
+        """Take the passage vectors of an index built by the same embedder (keys that don't match are unused)."""
+        if snapshot.manifest.embedder == self.name:
+            self.passages.vectors.update(zip(snapshot.embed_keys, snapshot.vectors, strict=True))
+
+    def save(self) -> None:
+        self.queries.save()
+        self.passages.save()
+
+
+def cached_index(name: str, docs: list[Document], embedder: CachedEmbedder,
+                 cache_dir: Path) -> tuple[Settings, IndexSnapshot]:
+    """Build the index under `cache_dir/name`, passing its last build as `previous` so nothing is re-embedded."""
     settings = Settings(index_dir=cache_dir / name, chunk_size=CHUNK_SIZE)
-    previous = donor
+    previous = None
     if (settings.index_dir / "current").exists():
         try:
             previous = load_index(settings.index_dir)
+            embedder.seed(previous)
         except RagError as e:
             say(f"  cached index {name} unusable ({e}); rebuilding")
 
     def progress(done: int, total: int) -> None:
         if total and (done == total or done % (settings.embed_batch_size * 8) == 0):
-            say(f"  {name}: embedded {done}/{total} new paragraphs")
+            say(f"  {name}: embedding {done}/{total} new paragraphs (cached vectors are reused)")
 
-    return settings, build_index(docs, embedder, settings, previous=previous, progress=progress)
+    snapshot = build_index(docs, embedder, settings, previous=previous, progress=progress)
+    embedder.save()
+    return settings, snapshot
 
 
 # -- variants ----------------------------------------------------------------------------------------
@@ -316,15 +347,13 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
         raise ValueError(f"unknown variants or sets: {', '.join(unknown)}")
     indexes, tasks = plan(opts.data_dir, opts.sets, opts.max_questions, opts.max_articles)
     cache = opts.out_dir / "cache"
-    cached = CachedQueryEmbedder(embedder, cache / "queries")
+    cached = CachedEmbedder(embedder, cache)
     metrics: dict[str, dict[str, dict[str, float]]] = {t.name: {} for t in tasks}
-    donor: IndexSnapshot | None = None
     transforms: set[str] = set()
     for name, docs in indexes.items():
         mine = [t for t in tasks if t.index == name]
         say(f"[{name}] {len(docs)} paragraphs; rows: {', '.join(t.name for t in mine)}")
-        settings, snapshot = cached_index(name, docs, cached, cache, donor)
-        donor = snapshot
+        settings, snapshot = cached_index(name, docs, cached, cache)
         transforms.add(snapshot.manifest.dense_transform)
         retriever = Retriever(settings, cached, snapshot)
         cached.embed_queries(retriever.query_texts([q for t in mine for q in t.questions], opts.variants), True)
@@ -351,7 +380,7 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
         "rows": [{"set": t.name, "index": t.index, "mixed": t.mixed, "paragraphs": len(indexes[t.index]),
                   "questions": len(t.questions), "questions_in_set": t.total, "metrics": metrics[t.name]}
                  for t in tasks],
-        "embedded": {"documents": cached.documents_embedded, "queries": cached.embedded},
+        "embedded": dict(cached.embedded),
         "wall_time_s": round(time.perf_counter() - t0, 1),
     }
     opts.out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rag.config import Settings
 from rag.errors import RagError
@@ -76,7 +76,8 @@ class SnapshotEmbedder:
                        "since it was built); rebuild with `rag index --store ...`, which re-embeds them")
 
 
-def migrate_index(settings: Settings, store: str, embedder: Embedder | None = None) -> IndexSnapshot:
+def migrate_index(settings: Settings, store: Literal["faiss", "milvus"],
+                  embedder: Embedder | None = None) -> IndexSnapshot:
     """Copy the current snapshot into a new one on `store`, reusing its vectors (nothing is re-embedded).
 
     The new snapshot is built from the old one's documents with the old chunking and dense transform, so

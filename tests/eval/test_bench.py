@@ -135,15 +135,16 @@ def test_hnsw_build_is_time_boxed() -> None:
 def test_scale_run_at_2k_rows_embeds_caches_and_reports(tmp_path: Path) -> None:
     embedder = HashEmbedder(384)
     opts = ScaleOptions(sizes=(2000,), cache_dir=tmp_path / "cache", donor_dir=tmp_path / "no-donors",
-                        real_target=200, queries=10, max_texts=60, retrieve_max=2000)
+                        real_target=100, queries=10, max_texts=30, retrieve_max=2000)
     questions = gold_questions(10)
     qv = embedder.embed_queries([q for q, _ in questions])
     result = run_scale(opts, embedder, questions, qv)
-    assert result["real_vectors"] == 200 and "embedded here" in str(result["real_source"])
+    assert result["real_vectors"] == 100 and "embedded here" in str(result["real_source"])
     assert list((tmp_path / "cache").glob("scale_real_*.npz"))  # the real vectors are cached for the next run
-    assert len(real_vectors(opts, embedder)[0]) == 200
+    assert len(real_vectors(opts, embedder)[0]) == 100
     (point,) = result["points"]
     assert point["auto_kind"] == "flat" and point["flat"]["recall_at_10"] == 1.0
+    assert [e["ef_search"] for e in point["hnsw"]["ef_sweep"]][:2] == [64, 128]
     assert point["bm25"]["rows"] == 2000 and point["bm25"]["query_ms"]["n"] == 10
     assert point["retrieve_ms"]["n"] == 10
     md = "\n".join(markdown_scale(result, "python -m eval.bench"))

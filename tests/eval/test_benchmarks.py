@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eval.benchmarks import (
     DEFAULT_DATA,
     VARIANTS,
+    CachedEmbedder,
     Options,
     Question,
     all_at,
@@ -22,7 +24,7 @@ from eval.benchmarks import (
     run_benchmarks,
     sample,
 )
-from rag.embedders import Embedder, Vectors
+from rag.embedders import Embedder, HashEmbedder, Vectors
 
 XQUAD = DEFAULT_DATA / "xquad" / "xquad.dev.en.json"
 needs_data = pytest.mark.skipif(not XQUAD.exists(), reason=f"benchmark data not found in {DEFAULT_DATA}")
@@ -77,6 +79,20 @@ def test_xquad_plan_pairs_parallel_paragraphs() -> None:
     mixed = by_name["xquad mixed, en questions"].questions
     assert all(q.other == q.relevant.replace("xquad-en", "xquad-zh") for q in mixed)
     assert [q.id for q in by_name["xquad en"].questions] == [q.id for q in by_name["xquad zh"].questions]
+
+
+def test_cached_embedder_persists_queries_and_passages(tmp_path: Path) -> None:
+    inner = HashEmbedder(16)
+    first = CachedEmbedder(inner, tmp_path)
+    q = first.embed_queries(["what is x?", "what is y?", "what is x?"])
+    d = first.embed_documents(["paragraph one", "paragraph two"])
+    assert first.embedded == {"queries": 2, "documents": 2}
+    first.save()
+    second = CachedEmbedder(inner, tmp_path)
+    assert np.array_equal(second.embed_queries(["what is x?", "what is y?", "what is x?"]), q)
+    assert np.array_equal(second.embed_documents(["paragraph one", "paragraph two"]), d)
+    assert second.embedded == {"queries": 0, "documents": 0}
+    assert second.embed_queries([]).shape == (0, 16)
 
 
 class CountingEmbedder:

@@ -58,7 +58,7 @@ class MidRequestWrite:
 @pytest.fixture()
 def racing(fresh_settings: Settings, embedder: Embedder) -> tuple[Engine, MidRequestWrite]:
     wrapper = MidRequestWrite(embedder)
-    return Engine.from_settings(fresh_settings, wrapper), wrapper  # type: ignore[arg-type]
+    return Engine.from_settings(fresh_settings, wrapper), wrapper
 
 
 def _docs_of(version: str, *snapshots: IndexSnapshot) -> set[str]:

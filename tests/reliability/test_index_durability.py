@@ -21,7 +21,7 @@ from rag.config import Settings
 from rag.documents import iter_corpus
 from rag.embedders import Embedder
 from rag.engine import Engine
-from rag.errors import IndexCorrupt
+from rag.errors import IndexCorrupt, RagError
 from rag.index import IndexSnapshot, build_index, load_index
 from tests.conftest import CORPUS
 from tests.reliability.live_server import kill_process, rag_env, record_figures, spawn
@@ -113,10 +113,10 @@ def test_api_serves_503_with_the_reason_instead_of_a_corrupt_index(index_dir: Pa
 # -- kill -9 during a rebuild ------------------------------------------------------------------------------
 
 def _new_document(rng: random.Random, name: str) -> tuple[str, str]:
-    """A ~1,500-character report about `name` (a few chunks) and a question only it answers."""
+    """A ~1,000-character report about `name` (three chunks) and a question only it answers."""
     fact = f"The {name} triage programme cut emergency waiting times by {rng.randint(11, 89)} percent."
-    paras = [" ".join(rng.choice(FILLER) for _ in range(60)) + "." for _ in range(3)]
-    paras.insert(rng.randint(1, 3), fact)
+    paras = [" ".join(rng.choice(FILLER) for _ in range(45)) + "." for _ in range(2)]
+    paras.insert(rng.randint(0, 2), fact)
     question = f"By how much did the {name} programme cut waiting times?"
     return f"{name} hospital report\n\n" + "\n\n".join(paras), question
 
@@ -193,7 +193,7 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
                 _wait_for(lambda b=link_before: os.readlink(idx / "current") != b, proc)
             if mode == "complete":
                 assert proc.wait(timeout=300) == 0, (tmp_path / f"index-{i}.log").read_text()
-                full_run_s = max(full_run_s, time.monotonic() - t0)
+                full_run_s = full_run_s or time.monotonic() - t0  # the first run times the others' kills
             else:
                 kill_process(proc)
         finally:
@@ -201,19 +201,27 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
         killed = proc.returncode == -9
         leftovers = sorted(_building_dirs(idx))
 
-        snap = load_index(idx, embedder.name)  # never IndexCorrupt: a complete snapshot or the one before
-        if snap.version == previous.version:
-            outcome = "previous"
-            assert snap.manifest.documents == previous.manifest.documents
-        else:
-            outcome = "new"
-            assert snap.version > previous.version
-            assert snap.manifest.documents == {d.id: d.sha256 for d in docs.values()}
-            assert snap.manifest.chunk_count == len(snap.chunks) == len(snap.dense) == len(snap.lexical)
-        _check_snapshot_answers(snap, settings, embedder, {d.id: d.text for d in docs.values()}, questions)
+        try:
+            snap = load_index(idx, embedder.name)  # never IndexCorrupt: a complete snapshot or the one before
+            if snap.version == previous.version:
+                outcome = "previous"
+            else:
+                outcome = "new"
+                assert snap.version > previous.version
+                assert snap.manifest.documents == {d.id: d.sha256 for d in docs.values()}
+                assert snap.manifest.chunk_count == len(snap.chunks) == len(snap.dense) == len(snap.lexical)
+            _check_snapshot_answers(snap, settings, embedder, {d.id: d.text for d in docs.values()}, questions)
+            if mode == "building":  # this build got the writer lock, so it removed the earlier leftovers
+                assert not stale & set(leftovers), (stale, leftovers)
+        except (RagError, AssertionError) as e:  # record and go on: the figures say how many runs survived
+            outcome = f"FAILED: {type(e).__name__}: {e}"
         runs.append({"run": i, "mode": mode, "delay_s": round(delay, 3), "killed": killed, "loaded": outcome,
                      "leftovers": leftovers, "elapsed_s": round(time.monotonic() - t0, 2)})
-        previous = snap
+        if outcome == "previous":  # the killed run's document was never indexed: drop it, so every run
+            (corpus / f"{doc_id}.txt").unlink()  # embeds about the same amount (only its own document)
+            del questions[doc_id]
+        elif outcome == "new":
+            previous = snap
 
     # the last, complete build cleared every half-written snapshot the killed ones left behind
     assert not _building_dirs(idx)
@@ -232,5 +240,6 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
           f"({figures['loaded_previous']} previous, {figures['loaded_new']} new, "
           f"{figures['left_building_dirs']} left a .building-* dir, cleaned by the next build)")
     record_figures("kill9_rebuild", figures)
+    assert all(r["loaded"] in ("previous", "new") for r in runs), [r for r in runs if r["loaded"].startswith("F")]
     assert figures["survived"] == len(killed_runs) == KILL_RUNS
     assert figures["killed_mid_build"] >= KILL_RUNS // 2  # most kills really interrupted a build

@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import logging
 import re
+import shutil
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from api.app import create_app
 from rag.config import ROOT, Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
+from tests.conftest import CORPUS
 from tests.reliability.live_server import free_port
 
 KEY = "sk-rag-3f9d2c7a41b8e6"
@@ -34,9 +36,13 @@ FOREIGN = "https://evil.example"
 ALLOWED = "https://app.example"
 
 
-@pytest.fixture()
-def keyed(fresh_settings: Settings, embedder: Embedder) -> Iterator[tuple[TestClient, Engine]]:
-    settings = fresh_settings.model_copy(update={"api_key": SecretStr(KEY)})
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory, index_dir: Path,
+          embedder: Embedder) -> Iterator[tuple[TestClient, Engine]]:
+    """An app with an API key on a private index copy, shared by this module's tests (one engine load)."""
+    root = tmp_path_factory.mktemp("security")
+    shutil.copytree(index_dir, root / "index", symlinks=True)
+    settings = Settings(index_dir=root / "index", corpus_dir=CORPUS, uploads_dir=root / "uploads", api_key=KEY)
     engine = Engine.from_settings(settings, embedder)
     with TestClient(create_app(settings, engine=engine)) as client:
         yield client, engine
@@ -141,6 +147,7 @@ def test_logs_carry_no_key_question_or_document_text(keyed: tuple[TestClient, En
     client.post("/v1/documents", content=b'{"id": "x", "text": "' + DOC_TEXT.encode(), headers=auth)
     client.post("/v1/ask", json={"question": QUESTION + "\x00"})
     assert client.delete("/v1/documents/quillmore", headers=auth).status_code == 200
+    assert client.delete("/v1/documents/quill2", headers=auth).status_code == 200
     logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
     assert caplog.records  # the upload and delete are logged (ids and sizes)
     for secret in (KEY, QUESTION, DOC_TEXT, "Rhea Vance", "MRN 77120", "Quillmore audit"):
