@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ FILLER = ["hospital", "triage", "kiosk", "radiology", "sepsis", "model", "clinic
           "reduction", "diagnosis", "imaging", "cardiology", "nurses", "scheduling", "outcomes", "screening",
           "pathology", "follow-up", "budget", "procurement"]
 KILL_RUNS = 8
+EMBEDDED_ONE = re.compile(r"\| *[1-9]\d*/\d+ ")  # tqdm's "| 1/3 [" once a passage is embedded
 SEED = 20261125
 
 
@@ -164,9 +166,10 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
     rng = random.Random(SEED)
     previous = load_index(idx, embedder.name)
     questions: dict[str, str] = {}
-    # Kill points: a random time into the run (mostly while embedding), the moment a `.building-*` directory
-    # appears plus 0-30 ms (while snapshot files are written and fsynced), right after `current` moves.
-    modes = ["timer", "building", "timer", "building", "swap", "timer", "building", "timer"][:KILL_RUNS]
+    # Kill points: a random time into the run; 0-0.5 s after the first passage is embedded (progress bar on
+    # stderr); 0-30 ms after a new `.building-*` directory appears (snapshot files being written and fsynced);
+    # right after `current` moves (old snapshots being pruned).
+    modes = ["timer", "building", "embedding", "building", "swap", "timer", "embedding", "building"][:KILL_RUNS]
     runs: list[dict[str, object]] = []
     full_run_s = 0.0
     for i, mode in enumerate(["complete", *modes, "complete"]):
@@ -175,8 +178,8 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
         (corpus / f"{doc_id}.txt").write_text(text, encoding="utf-8")
         questions[doc_id] = question
         docs = {d.id: d for d in iter_corpus(corpus)}
-        proc = spawn(["-m", "rag.cli", "index", str(corpus), "--out", str(idx), "--quiet"], env,
-                     tmp_path / f"index-{i}.log")
+        log = tmp_path / f"index-{i}.log"
+        proc = spawn(["-m", "rag.cli", "index", str(corpus), "--out", str(idx)], env, log)
         t0 = time.monotonic()
         delay = 0.0
         stale = _building_dirs(idx)
@@ -189,10 +192,14 @@ def test_kill_9_during_rebuilds_always_leaves_a_complete_snapshot(tmp_path: Path
                 _wait_for(lambda s=stale: bool(_building_dirs(idx) - s), proc)
                 delay = rng.uniform(0.0, 0.03)
                 time.sleep(delay)
+            elif mode == "embedding":
+                _wait_for(lambda f=log: EMBEDDED_ONE.search(f.read_text(errors="replace")) is not None, proc)
+                delay = rng.uniform(0.0, 0.5)
+                time.sleep(delay)
             elif mode == "swap":
                 _wait_for(lambda b=link_before: os.readlink(idx / "current") != b, proc)
             if mode == "complete":
-                assert proc.wait(timeout=300) == 0, (tmp_path / f"index-{i}.log").read_text()
+                assert proc.wait(timeout=300) == 0, log.read_text(errors="replace")
                 full_run_s = full_run_s or time.monotonic() - t0  # the first run times the others' kills
             else:
                 kill_process(proc)
