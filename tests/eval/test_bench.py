@@ -118,7 +118,9 @@ def test_flat_and_hnsw_points_on_2k_vectors() -> None:
     flat = faiss_point(data, queries, "flat")
     hnsw = faiss_point(data, queries, "hnsw")
     assert flat["recall_at_10"] == 1.0 and flat["complete"]
+    assert flat["cosine_gap_at_10"] == pytest.approx(0.0, abs=1e-5)
     assert hnsw["recall_at_10"] >= 0.8 and hnsw["built_rows"] == 2000
+    assert 0.0 <= hnsw["cosine_gap_at_10"] < 0.05  # what HNSW misses is nearly as close as what it finds
     assert 1536 <= flat["bytes_per_row"] < 1700  # 384 float32 + ids
     assert hnsw["bytes_per_row"] > flat["bytes_per_row"]  # + the graph
     assert flat["search_ms"]["n"] == 20 and flat["search_ms_1_thread"]["p50"] > 0
