@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     dense_transform: Literal["none", "center"] = Field(
         "center", description="Per-language mean-centering of embeddings (see rag/transform.py and README eval)."
     )
+    translation_vectors: Literal["raw", "centered", "off"] = Field(
+        "raw",
+        description="How the dictionary translation of a question reaches the dense leg: embedded and compared "
+        "with the raw passage vectors (`raw`), embedded and searched in the centred space (`centered`), or not "
+        "embedded at all (`off`: one embedding per question; the translation still feeds BM25).",
+    )
 
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(50, ge=1, le=200)

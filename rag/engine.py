@@ -104,7 +104,9 @@ class Engine:
         queries = self.expander.expand(q, lang)
         other = "en" if lang == "zh" else "zh"
         t1 = time.perf_counter()
-        prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), self._embed_queries(queries))
+        mode = self.settings.translation_vectors
+        vectors = self._embed_queries(queries if mode != "off" else queries[:1])
+        prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw")
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()

@@ -132,7 +132,8 @@ class PreparedQuery:
 
     texts: list[str]
     langs: list[str]  # language of each variant ("en" | "zh")
-    vectors: npt.NDArray[np.float32]  # raw query embeddings, one row per variant
+    vectors: npt.NDArray[np.float32]  # raw query embeddings of the first len(vectors) variants
+    raw_translations: bool = True  # compare translation vectors with the raw passage vectors (exact scan)
 
 
 def _group(lang: str) -> str:
@@ -160,11 +161,12 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         if not rows_mask.any():
             continue
         use = [i for i, vl in enumerate(query.langs) if lang == q_lang or i == 0 or _group(vl) == lang]
-        vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i]) for i in use])
+        embedded = [i for i in use if i < len(query.vectors)]
+        vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i]) for i in embedded])
         dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
-        if lang != q_lang and len(use) > 1:
+        if lang != q_lang and query.raw_translations and len(embedded) > 1:
             # A translation is in the passages' own language: compare it uncentred with the raw vectors.
-            raw = (snapshot.vectors @ query.vectors[use[1:]].T).max(axis=1)
+            raw = (snapshot.vectors @ query.vectors[embedded[1:]].T).max(axis=1)
             rows = np.flatnonzero(rows_mask)
             for r, s in zip(rows.tolist(), raw[rows].tolist(), strict=True):  # one max per row, not per call
                 dense[r] = max(dense.get(r, -np.inf), s)

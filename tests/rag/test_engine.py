@@ -1,5 +1,7 @@
 import pytest
 
+from rag.config import Settings
+from rag.embedders import Embedder
 from rag.engine import Engine
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.retrieval import Filters, Fusion, fuse_rrf, search, top_rows
@@ -77,3 +79,15 @@ def test_fusion_legs_and_rrf(engine: Engine) -> None:
     import numpy as np
 
     assert top_rows(np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32), 3) == [1, 3, 2]
+
+
+@pytest.mark.parametrize(("mode", "embedded"), [("raw", 2), ("centered", 2), ("off", 1)])
+def test_translation_vectors_modes_embed_what_they_say_and_still_cross_languages(
+        settings: Settings, embedder: Embedder, mode: str, embedded: int) -> None:
+    """`off` embeds the question alone (its dictionary translation still feeds BM25); every mode still finds
+    the English FDA passage for the Chinese question."""
+    engine = Engine.from_settings(settings.model_copy(update={"translation_vectors": mode}), embedder)
+    result = engine.search(FDA_ZH, 10)
+    assert len(result.queries) == 2  # question + translation
+    assert len(engine._query_cache) == embedded
+    assert any(FDA_QUOTE in h.chunk.text for h in result.hits)
