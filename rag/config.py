@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     dense_transform: Literal["none", "center"] = Field(
         "center", description="Per-language mean-centering of embeddings (see rag/transform.py and README eval)."
     )
+    sentence_vectors: bool = Field(
+        True, description="Also embed every sentence of every chunk and rank chunks by their best sentence as a third "
+        "retrieval list (rag/sentences.py). Roughly doubles indexing time; off for very large corpora.",
+    )
     translation_vectors: Literal["raw", "centered", "off"] = Field(
         "raw",
         description="How the dictionary translation of a question reaches the dense leg: embedded and compared "

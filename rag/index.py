@@ -31,6 +31,7 @@ from rag.config import Settings
 from rag.documents import Document
 from rag.embedders import Embedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
+from rag.sentences import SentenceIndex, SentenceUnit, sentence_units
 from rag.stores.base import VectorStore
 from rag.stores.bm25_store import BM25Store
 from rag.stores.factory import (
@@ -71,10 +72,13 @@ class IndexSnapshot:
     lexical: BM25Store
     transform: DenseTransform
     embed_keys: list[str]  # sha256 of (embedder, text actually embedded) per row: the re-embedding cache key
+    sentences: SentenceIndex | None = None  # a finer dense view of the same chunks (rag/sentences.py)
     chunk_langs: npt.NDArray[np.str_] = field(init=False)
 
     def __post_init__(self) -> None:
         self.chunk_langs = np.array([c.lang for c in self.chunks], dtype="<U5")
+        if self.sentences is None:
+            self.sentences = SentenceIndex.empty(self.vectors.shape[1] if self.vectors.ndim == 2 else 0)
 
     @property
     def version(self) -> str:
@@ -91,11 +95,9 @@ def embedding_input(title: str, text: str) -> str:
     return f"{title}\n{unglue(text)}" if title else unglue(text)
 
 
-def _embed_with_cache(chunks: list[Chunk], titles: dict[str, str], embedder: Embedder,
-                      cache: dict[str, npt.NDArray[np.float32]], batch_size: int,
-                      progress: Progress | None) -> tuple[npt.NDArray[np.float32], list[str], int]:
-    """Vectors for all chunks, embedding only texts not in `cache`. Returns (vectors, keys, how many embedded)."""
-    texts = [embedding_input(titles.get(c.doc_id, ""), c.text) for c in chunks]
+def _embed_with_cache(texts: list[str], embedder: Embedder, cache: dict[str, npt.NDArray[np.float32]],
+                      batch_size: int, progress: Progress | None) -> tuple[npt.NDArray[np.float32], list[str], int]:
+    """Vectors for all texts, embedding only those not in `cache`. Returns (vectors, keys, how many embedded)."""
     keys = [_text_key(embedder.name, t) for t in texts]
     todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
     done = 0
@@ -109,16 +111,27 @@ def _embed_with_cache(chunks: list[Chunk], titles: dict[str, str], embedder: Emb
         done += len(rows)
         if progress:
             progress(done, len(todo))
-    out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         out[i] = cache[k]
     return out, keys, len(todo)
 
 
+def _sentence_index(units: list[SentenceUnit], vectors: npt.NDArray[np.float32], keys: list[str],
+                    chunks: list[Chunk], transform: DenseTransform) -> SentenceIndex:
+    rows = np.array([u.row for u in units], dtype=np.int64)
+    langs = [chunks[u.row].lang for u in units]
+    dense = transform.apply_documents(vectors, langs) if units else vectors
+    return SentenceIndex(rows, vectors, dense, keys, [(u.start, u.end) for u in units])
+
+
 def _cache_from(snapshot: IndexSnapshot | None, embedder_name: str) -> dict[str, npt.NDArray[np.float32]]:
     if snapshot is None or snapshot.manifest.embedder != embedder_name:
         return {}
-    return {k: snapshot.vectors[i] for i, k in enumerate(snapshot.embed_keys)}
+    cache = {k: snapshot.vectors[i] for i, k in enumerate(snapshot.embed_keys)}
+    if snapshot.sentences is not None:
+        cache.update((k, snapshot.sentences.vectors[i]) for i, k in enumerate(snapshot.sentences.keys))
+    return cache
 
 
 @contextlib.contextmanager
@@ -143,7 +156,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> None:
 
 def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], chunks: list[Chunk],
                     vectors: npt.NDArray[np.float32], keys: list[str], dense: VectorStore, lexical: BM25Store,
-                    transform: DenseTransform) -> None:
+                    transform: DenseTransform, sentences: SentenceIndex) -> None:
     _write_jsonl(directory / "documents.jsonl", (
         {"id": d.id, "title": d.title, "lang": d.lang, "sha256": d.sha256, "path": d.path, "source": d.source,
          "date": d.date, "text": d.text} for d in docs))
@@ -152,6 +165,12 @@ def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], c
         for c, k in zip(chunks, keys, strict=True)))
     np.save(directory / "vectors.npy", vectors)
     written = [directory / "documents.jsonl", directory / "chunks.jsonl", directory / "vectors.npy"]
+    if len(sentences):
+        _write_jsonl(directory / "sentences.jsonl", (
+            {"row": int(r), "start": st, "end": en, "embed_key": k}
+            for r, (st, en), k in zip(sentences.rows, sentences.spans, sentences.keys, strict=True)))
+        np.save(directory / "sentence_vectors.npy", sentences.vectors)
+        written += [directory / "sentences.jsonl", directory / "sentence_vectors.npy"]
     written += save_vector_store(dense, directory) + lexical.save(directory) + transform.save(directory)
     for path in written:
         with path.open("rb") as f:
@@ -186,17 +205,21 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
     chunks = [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
     titles = {d.id: d.title for d in docs}
-    vectors, keys, embedded = _embed_with_cache(chunks, titles, embedder, _cache_from(previous, embedder.name),
-                                          settings.embed_batch_size, progress)
+    units = sentence_units(chunks) if settings.sentence_vectors else []
+    texts = [embedding_input(titles.get(c.doc_id, ""), c.text) for c in chunks] + [unglue(u.text) for u in units]
+    all_vectors, all_keys, embedded = _embed_with_cache(texts, embedder, _cache_from(previous, embedder.name),
+                                                        settings.embed_batch_size, progress)
+    vectors, keys = all_vectors[:len(chunks)], all_keys[:len(chunks)]
     transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
+    sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):], chunks, transform)
     lexical = BM25Store([tokenize(c.text) for c in chunks])
     now = dt.datetime.now(dt.UTC)
     version = now.strftime("%Y%m%dT%H%M%S%fZ")
     manifest = Manifest(version=version, created_at=now.isoformat(), embedder=embedder.name, dim=embedder.dim,
                         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
                         dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
-                        chunk_count=len(chunks))
+                        chunk_count=len(chunks), sentence_count=len(sentences))
     with writer_lock(index_dir):
         snaps = index_dir / "snapshots"
         snaps.mkdir(parents=True, exist_ok=True)
@@ -206,7 +229,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         # Made here, not earlier: Milvus Lite writes its database into the snapshot directory being built.
         dense = make_vector_store(settings, embedder.dim, len(chunks), tmp, version)
         add_chunks(dense, dense_vectors, chunks)
-        _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform)
+        _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform, sentences)
         final = snaps / version
         os.replace(tmp, final)
         fsync_dir(snaps)
@@ -216,7 +239,8 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     dense = reopen_vector_store(dense, final, settings)
     logger.info("index %s built: %d docs, %d chunks, %d embedded, %.1fs", version, len(docs), len(chunks),
                 embedded, time.perf_counter() - t0)
-    return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform, keys)
+    return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform, keys,
+                         sentences)
 
 
 def current_snapshot_dir(index_dir: Path) -> Path:
@@ -251,14 +275,23 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
             chunks.append(Chunk(c["id"], c["doc_id"], c["start"], c["end"], text, c["lang"]))
             keys.append(c["embed_key"])
         vectors = np.load(directory / "vectors.npy")
+        units = [json.loads(line) for line in (directory / "sentences.jsonl").read_text(encoding="utf-8").splitlines()
+                 ] if manifest.sentence_count else []
+        s_vectors = np.load(directory / "sentence_vectors.npy") if units else np.zeros((0, manifest.dim), np.float32)
     except (OSError, ValueError, KeyError) as e:
         raise IndexCorrupt(f"{directory}: cannot read index files ({e}); rebuild with `rag index`") from e
     if len(chunks) != manifest.chunk_count or vectors.shape != (len(chunks), manifest.dim):
         raise IndexCorrupt(f"{directory}: chunk and vector counts disagree with the manifest; rebuild with `rag index`")
+    if len(units) != manifest.sentence_count or s_vectors.shape != (len(units), manifest.dim):
+        raise IndexCorrupt(f"{directory}: sentence and vector counts disagree with the manifest; "
+                           "rebuild with `rag index`")
     dense = load_vector_store(directory, settings)
     lexical = BM25Store.load(directory)
     transform = DenseTransform.load(directory)
-    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys)
+    sentences = _sentence_index(
+        [SentenceUnit(u["row"], u["start"], u["end"], "") for u in units], s_vectors, [u["embed_key"] for u in units],
+        chunks, transform)
+    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys, sentences)
 
 
 def remove_stale_builds(index_dir: Path) -> int:

@@ -72,12 +72,13 @@ def top_rows(scores: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.in
     return [int(i) for i in order if scores[i] > 0]
 
 
-def fuse_rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings a row appears in."""
+def fuse_rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K,
+             weights: Sequence[float] | None = None) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of weight / (k + rank) over the rankings a row appears in."""
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, row in enumerate(ranking):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+            fused[row] = fused.get(row, 0.0) + w / (k + rank)
     return fused
 
 
@@ -124,6 +125,9 @@ def search(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], quer
 # -- language-aware retrieval ---------------------------------------------------------------------------
 # A dense leg wide enough that, after splitting by language, each language still has CANDIDATES rows.
 DENSE_POOL = 1000
+# The sentence list (rag/sentences.py) refines the chunk-vector list rather than standing beside it as an
+# equal: at half weight it lifts a chunk whose one sentence matches without outvoting chunk vectors and BM25.
+SENTENCE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,8 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
             continue
         use = [i for i, vl in enumerate(query.langs) if lang == q_lang or i == 0 or _group(vl) == lang]
         embedded = [i for i in use if i < len(query.vectors)]
-        vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i]) for i in embedded])
+        vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i])
+                               for i in embedded])
         dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
         if lang != q_lang and query.raw_translations and len(embedded) > 1:
             # A translation is in the passages' own language: compare it uncentred with the raw vectors.
@@ -174,8 +179,24 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         bm25 = lexical_scores(snapshot, texts)
         bm25[~rows_mask] = 0
         dense_rank = sorted(dense, key=lambda r: -dense[r])[:CANDIDATES]
-        out[lang] = (fuse_rrf([dense_rank, top_rows(bm25, CANDIDATES)]), dense)
+        lists, weights = [dense_rank, top_rows(bm25, CANDIDATES)], [1.0, 1.0]
+        if snapshot.sentences is not None and len(snapshot.sentences):
+            lists.append(_sentence_rank(snapshot, query, vecs[:1], embedded[1:] if lang != q_lang else [], rows_mask))
+            weights.append(SENTENCE_WEIGHT)
+        out[lang] = (fuse_rrf(lists, weights=weights), dense)
     return out
+
+
+def _sentence_rank(snapshot: IndexSnapshot, query: PreparedQuery, question: npt.NDArray[np.float32],
+                   translations: Sequence[int], rows_mask: npt.NDArray[np.bool_]) -> list[int]:
+    """Chunk rows ranked by their best sentence: the centred question against centred sentences, and (for the
+    other language) raw translation vectors against raw sentences, as the chunk leg does."""
+    sent = snapshot.sentences
+    assert sent is not None
+    scores = sent.dense @ question[0]
+    if translations and query.raw_translations:
+        scores = np.maximum(scores, (sent.vectors @ query.vectors[list(translations)].T).max(axis=1))
+    return sent.best_rows(scores, rows_mask, CANDIDATES)
 
 
 def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,

@@ -28,6 +28,7 @@ class Manifest(BaseModel):
     dense_transform: str = "none"
     documents: dict[str, str] = Field(default_factory=dict, description="doc id → sha256 of its text")
     chunk_count: int = 0
+    sentence_count: int = Field(0, description="sentence vectors (rag/sentences.py); 0 in older snapshots")
     files: dict[str, str] = Field(default_factory=dict, description="relative path → sha256 of its bytes")
 
 

@@ -91,3 +91,21 @@ def test_translation_vectors_modes_embed_what_they_say_and_still_cross_languages
     assert len(result.queries) == 2  # question + translation
     assert len(engine._query_cache) == embedded
     assert any(FDA_QUOTE in h.chunk.text for h in result.hits)
+
+
+def test_sentence_index_ranks_chunks_by_their_best_sentence() -> None:
+    import numpy as np
+
+    from rag.sentences import SentenceIndex
+
+    rows = np.array([0, 0, 1, 2, 2], dtype=np.int64)
+    sent = SentenceIndex(rows, np.zeros((5, 2), np.float32), np.zeros((5, 2), np.float32))
+    scores = np.array([0.1, 0.9, 0.5, 0.2, 0.3], dtype=np.float32)
+    assert sent.best_rows(scores, np.array([True, True, True]), 3) == [0, 1, 2]
+    assert sent.best_rows(scores, np.array([False, True, True]), 3) == [1, 2]  # masked chunks never appear
+    assert sent.best_rows(scores, np.array([True, True, True]), 1) == [0]
+
+
+def test_weighted_rrf_counts_each_list_by_its_weight() -> None:
+    fused = fuse_rrf([[1, 2], [2, 3]], k=1, weights=[1.0, 0.5])
+    assert fused == {1: 1.0, 2: 0.5 + 0.5, 3: 0.25}

@@ -9,6 +9,7 @@ from rag.documents import iter_corpus, make_document
 from rag.embedders import Embedder, HashEmbedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
 from rag.index import build_index, load_index
+from rag.text import unglue
 from tests.conftest import CORPUS
 
 
@@ -46,8 +47,43 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
     extra = make_document("extra-doc", "Hospitals in Shenzhen piloted AI triage kiosks in 2025. " * 3)
     counting2 = CountingEmbedder(embedder)
     snap2 = build_index([*snap.documents.values(), extra], counting2, fresh_settings, previous=snap)
-    assert counting2.passages == len([c for c in snap2.chunks if c.doc_id == "extra-doc"]) == 1
+    new_rows = [i for i, c in enumerate(snap2.chunks) if c.doc_id == "extra-doc"]
+    assert snap2.sentences is not None
+    new_sentences = {snap2.documents["extra-doc"].text[s:e]
+                     for r, (s, e) in zip(snap2.sentences.rows, snap2.sentences.spans, strict=True) if r in new_rows}
+    assert len(new_rows) == 1 and len(new_sentences) == 1  # the same sentence three times is embedded once
+    assert counting2.passages == len(new_rows) + len(new_sentences)
     assert load_index(fresh_settings.index_dir).version == snap2.version
+
+
+def test_sentence_vectors_cover_every_chunk_with_exact_offsets(index_dir: Path, embedder: Embedder) -> None:
+    snap = load_index(index_dir, embedder.name)
+    sent = snap.sentences
+    assert sent is not None and len(sent) == snap.manifest.sentence_count > len(snap.chunks)
+    assert sent.vectors.shape == sent.dense.shape == (len(sent), 384)
+    assert set(sent.rows.tolist()) == set(range(len(snap.chunks)))  # every chunk has at least one sentence
+    for row, (start, end) in zip(sent.rows.tolist(), sent.spans, strict=True):
+        chunk = snap.chunks[row]
+        assert chunk.start <= start < end <= chunk.end
+        text = snap.documents[chunk.doc_id].text[start:end]
+        assert text == text.strip() and len(text) >= 8
+    # the stored raw vector is the embedding of that sentence
+    r, (s, e) = int(sent.rows[3]), sent.spans[3]
+    again = embedder.embed_documents([unglue(snap.documents[snap.chunks[r].doc_id].text[s:e])])[0]
+    assert float(again @ sent.vectors[3]) > 0.999
+
+
+def test_snapshot_without_sentence_vectors_still_loads_and_answers(tmp_path: Path, embedder: Embedder) -> None:
+    """Snapshots written before sentence vectors existed (or with RAG_SENTENCE_VECTORS=false) keep working."""
+    settings = Settings(index_dir=tmp_path / "idx", sentence_vectors=False)
+    docs = list(iter_corpus(CORPUS))[:2]
+    built = build_index(docs, embedder, settings)
+    snap = load_index(settings.index_dir, embedder.name)
+    assert built.manifest.sentence_count == 0 and snap.sentences is not None and len(snap.sentences) == 0
+    assert not (snap.path / "sentences.jsonl").exists()
+    from rag.engine import Engine
+
+    assert Engine(settings, embedder, snap).search("What does the report say about hospitals?", 3).hits
 
 
 def test_index_built_by_another_embedder_is_refused(fresh_settings: Settings) -> None:
