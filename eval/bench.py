@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -328,6 +329,11 @@ def _wall_cpu(fn: Callable[[], object]) -> tuple[float, float]:
     return (time.perf_counter() - w) * 1e3, (time.process_time() - c) * 1e3
 
 
+def _embed_one_by_one(embedder: Embedder, texts: Sequence[str]) -> None:
+    for t in texts:
+        embedder.embed_queries([t])
+
+
 def floor(embedder: Embedder, engine: Any, questions: Sequence[tuple[str, str]], repeats: int) -> dict[str, object]:
     """The floor, paired: per question one embedding alone, the engine's variant batch, and a cold Engine.ask.
 
@@ -341,11 +347,10 @@ def floor(embedder: Embedder, engine: Any, questions: Sequence[tuple[str, str]],
     cols: dict[str, list[tuple[float, float]]] = {"embed_one": [], "embed_variants_batch": [],
                                                   "embed_variants_one_by_one": [], "ask_cold": []}
     for q, variants in rows:
-        cols["embed_one"].append(_wall_cpu(lambda q=q: embedder.embed_queries([q])))
-        cols["embed_variants_batch"].append(_wall_cpu(lambda v=variants: embedder.embed_queries(list(v))))
-        cols["embed_variants_one_by_one"].append(
-            _wall_cpu(lambda v=variants: [embedder.embed_queries([t]) for t in v]))
-        cols["ask_cold"].append(_wall_cpu(lambda q=q: engine.ask(q)))
+        cols["embed_one"].append(_wall_cpu(partial(embedder.embed_queries, [q])))
+        cols["embed_variants_batch"].append(_wall_cpu(partial(embedder.embed_queries, list(variants))))
+        cols["embed_variants_one_by_one"].append(_wall_cpu(partial(_embed_one_by_one, embedder, variants)))
+        cols["ask_cold"].append(_wall_cpu(partial(engine.ask, q)))
     out: dict[str, object] = {}
     for name, vals in cols.items():
         out[f"{name}_ms"] = percentiles([w for w, _ in vals])
@@ -403,20 +408,22 @@ def latency_http(index_dir: Path, log_dir: Path, questions: Sequence[str], budge
     """POST /v1/ask against `rag serve` subprocesses: one with caches off, one with caches on and pre-filled."""
     import httpx
 
+    def paired(client: httpx.Client) -> list[tuple[float, float]]:
+        """Per question: wall ms of one local embedding, then of the same question over HTTP."""
+        return [(_wall_cpu(partial(embedder.embed_queries, [q]))[0],
+                 _wall_cpu(partial(client.post, "/v1/ask", json={"question": q}))[0]) for q in questions[:repeats]]
+
     out: dict[str, object] = {}
     for label, env in (("cold", {"RAG_CACHE_SIZE": "0"}), ("warm", {})):
         with serve(index_dir, env, questions[0], log_dir / f"server-{label}.log") as (url, proc, start):
             say(f"  http {label}: cold start {start['cold_start_s']} s, RSS {start['rss_at_rest_mb']} MB")
-            result: dict[str, object] = {"start": start}
+            result: dict[str | int, object] = {"start": start}  # int keys: the client counts in LEVELS
             with httpx.Client(base_url=url, timeout=300) as client:
                 if label == "warm":
                     for q in dict.fromkeys(questions):
                         client.post("/v1/ask", json={"question": q})
                 else:  # paired with the floor: one local embedding, then the same question over HTTP
-                    pairs = in_worker(lambda c=client: [
-                        (_wall_cpu(lambda q=q: embedder.embed_queries([q]))[0],
-                         _wall_cpu(lambda q=q: c.post("/v1/ask", json={"question": q}))[0])
-                        for q in questions[:repeats]])
+                    pairs = in_worker(partial(paired, client))
                     result["paired_embed_one_ms"] = percentiles([e for e, _ in pairs])
                     result["paired_ask_ms"] = percentiles([a for _, a in pairs])
                     result["ask_over_embed_one_median_of_pairs"] = round(float(np.median([a / e for e, a in pairs])), 3)
@@ -728,7 +735,8 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _level(data: dict[str, Any], c: int) -> dict[str, Any]:
+def _level(data: dict[int | str, Any], c: int) -> dict[str, Any]:
+    """A load level's entry: int keys in a fresh report, str keys in one read back from bench.json."""
     return data[c] if c in data else data[str(c)]  # type: ignore[no-any-return]
 
 

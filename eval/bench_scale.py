@@ -1,4 +1,4 @@
-"""Scale part of `python -m eval.bench`: FAISS flat vs HNSW, BM25 and the retrieve stage at 10k-1M rows.
+"""Scale part of `python -m eval.bench`: FAISS flat vs HNSW vs IVF, BM25 and the retrieve stage at 10k-1M rows.
 
 Real vectors come from public benchmark paragraphs (SQuAD, CMRC 2018, ...) embedded by the product's
 embedder: reused from `eval.benchmarks`' cached indexes when present, else embedded here within a time budget
@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -33,7 +34,7 @@ from rag.embedders import Embedder
 from rag.index import IndexSnapshot
 from rag.retrieval import CANDIDATES, PreparedQuery, search_multilingual, top_rows
 from rag.stores.bm25_store import BM25Store
-from rag.stores.faiss_store import EXACT_LIMIT, HNSW_EF_SEARCH, FaissStore
+from rag.stores.faiss_store import EXACT_LIMIT, HNSW_EF_SEARCH, IVF_NPROBE, FaissStore
 from rag.stores.manifest import Manifest, write_atomic
 from rag.text import tokenize
 from rag.transform import DenseTransform, fit_transform
@@ -41,7 +42,10 @@ from rag.transform import DenseTransform, fit_transform
 Vectors = npt.NDArray[np.float32]
 
 K = 10  # neighbours per query: recall@10
-EF_SWEEP = (64, 128, 256, 512, 1024)  # HNSW efSearch values tried on each built graph (the product uses 128)
+RECALL_TARGET = 0.95  # recall@10 against exact search an approximate index must reach
+KINDS = ("flat", "hnsw", "ivf")  # FaissStore kinds measured at every size
+EF_SWEEP = (64, 128, 256, 512, 1024, 2048, 4096)  # HNSW efSearch values tried on each built graph (product: 128)
+NPROBE_SWEEP = (8, 16, 32, 64, 128, 256, 512)  # IVF cells scanned, tried on each trained IVF (product: 256)
 HNSW_BLOCK = 25_000  # rows added per call, so a time-boxed build can stop between blocks
 # Sources of real text, in the order they are interleaved (English, Chinese, English, ...).
 TEXT_SOURCES = (("squad/squad1.1.dev.minus-xquad.json", "squad-en", "en"),
@@ -262,8 +266,9 @@ def search_latency(store: FaissStore, queries: Vectors, threads: int | None = No
 def faiss_point(data: Vectors, queries: Vectors, kind: str, budget_s: float = math.inf,
                 truth: Truth | None = None, block: int = HNSW_BLOCK) -> dict[str, object]:
     """Build one FaissStore over `data` (time-boxed: at least one block of an HNSW build, then blocks until
-    `budget_s`), then time searches and score recall@10 against exact search over the rows built."""
-    store = FaissStore(data.shape[1], kind)
+    `budget_s`; flat and IVF in one add, which for IVF includes k-means training), then time searches and score
+    recall@10 against exact search over the rows built."""
+    store = FaissStore(data.shape[1], kind, expected_size=len(data))
     t0 = time.perf_counter()
     block = block if kind == "hnsw" else len(data)
     built = 0
@@ -286,25 +291,51 @@ def faiss_point(data: Vectors, queries: Vectors, kind: str, budget_s: float = ma
         "search_ms": search_latency(store, queries),
     }
     if kind == "hnsw":
+        row["ef_search"] = HNSW_EF_SEARCH
         row["ef_sweep"] = ef_sweep(store, queries, truth)
+    if kind == "ivf":
+        row["nlist"], row["nprobe"] = store.nlist, store.nprobe
+        row["nprobe_sweep"] = nprobe_sweep(store, queries, truth)
     if kind == "flat":  # OpenMP threads matter for flat scans on a shared 2-core machine
         row["search_ms_1_thread"] = search_latency(store, queries, threads=1)
         row["search_ms_main_thread"] = search_latency(store, queries, main_thread=True)
     return row
 
 
+def _quality(store: FaissStore, queries: Vectors, truth: Truth) -> dict[str, object]:
+    scores, ids = store.search(queries, K)
+    return {"recall_at_10": round(recall_at_k(ids, truth[1]), 4),
+            "cosine_gap_at_10": round(cosine_gap(scores, truth[0]), 5), "search_ms": search_latency(store, queries)}
+
+
 def ef_sweep(store: FaissStore, queries: Vectors, truth: Truth) -> list[dict[str, object]]:
     """Recall@10 and latency of one built HNSW graph at several efSearch values (no rebuild needed)."""
-    inner = faiss.downcast_index(store._index.index)  # the IndexHNSWFlat inside FaissStore's IDMap2
+    inner = cast(faiss.IndexHNSW, faiss.downcast_index(cast(faiss.IndexIDMap, store._index).index))  # in the IDMap2
     out = []
     for ef in EF_SWEEP:
         inner.hnsw.efSearch = ef
-        scores, ids = store.search(queries, K)
-        out.append({"ef_search": ef, "recall_at_10": round(recall_at_k(ids, truth[1]), 4),
-                    "cosine_gap_at_10": round(cosine_gap(scores, truth[0]), 5),
-                    "search_ms": search_latency(store, queries)})
+        out.append({"ef_search": ef, **_quality(store, queries, truth)})
     inner.hnsw.efSearch = HNSW_EF_SEARCH
     return out
+
+
+def nprobe_sweep(store: FaissStore, queries: Vectors, truth: Truth) -> list[dict[str, object]]:
+    """Recall@10 and latency of one trained IVF at several nprobe values up to its nlist (no retraining)."""
+    product = store.nprobe
+    out = []
+    for nprobe in (n for n in NPROBE_SWEEP if n <= store.nlist):
+        store.nprobe = nprobe
+        out.append({"nprobe": nprobe, **_quality(store, queries, truth)})
+    store.nprobe = product
+    return out
+
+
+def fastest_at_target(point: dict[str, Any]) -> str | None:
+    """The kind that, at the product's settings, reached recall@10 ≥ RECALL_TARGET with the lowest search p50:
+    what FaissStore's "auto" should pick at that size."""
+    ok = [(row["search_ms"]["p50"], kind) for kind in KINDS if isinstance(row := point.get(kind), dict)
+          and row["complete"] and row["recall_at_10"] >= RECALL_TARGET]
+    return min(ok)[1] if ok else None
 
 
 def bm25_point(tokens: Sequence[list[str]], query_tokens: Sequence[list[str]], n: int) -> dict[str, object]:
@@ -339,7 +370,7 @@ def _ms(d: object) -> str:
 
 def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[str, str]],
               query_vectors: Vectors) -> dict[str, object]:
-    """Every size in `opts.sizes`: FAISS flat and HNSW, BM25, and the retrieve stage where affordable.
+    """Every size in `opts.sizes`: FAISS flat, HNSW and IVF, BM25, and the retrieve stage where affordable.
 
     Args:
         questions: (text, language) of the queries; `query_vectors` are their raw embeddings.
@@ -376,6 +407,9 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
         say(f"  flat: build {flat['build_s']} s, search p50 {_ms(flat['search_ms'])} ms")
         point["hnsw"] = faiss_point(data, qv, "hnsw", opts.hnsw_budget_s, truth)
         say(f"  hnsw: {point['hnsw']}")
+        point["ivf"] = faiss_point(data, qv, "ivf", truth=truth)
+        say(f"  ivf: {point['ivf']}")
+        point["fastest_at_target"] = fastest_at_target(point)
         predicted = bm25_rate * n if bm25_rate is not None else 0.0
         if not tokens:
             point["bm25"] = {"rows": n, "skipped": f"no benchmark text in {opts.data_dir}"}
@@ -401,21 +435,38 @@ def run_scale(opts: ScaleOptions, embedder: Embedder, questions: Sequence[tuple[
         other = calibrated if opts.noise is not None else 0.05
         data = replicate(real, opts.sensitivity_rows, other, opts.seed + 1)
         say(f"scale: sensitivity, {opts.sensitivity_rows} rows with σ={other:.4f}")
+        truth = exact_neighbours(data, qv)
         sensitivity = {"rows": opts.sensitivity_rows, "noise_sigma": round(other, 5),
                        "copy_cosine": round(1 / math.sqrt(1 + data.shape[1] * other**2), 3),
-                       "hnsw": faiss_point(data, qv, "hnsw", opts.hnsw_budget_s, exact_neighbours(data, qv))}
+                       "hnsw": faiss_point(data, qv, "hnsw", opts.hnsw_budget_s, truth),
+                       "ivf": faiss_point(data, qv, "ivf", truth=truth)}
         del data
     return {"real_vectors": len(real), "real_source": source, "noise_sigma": round(sigma, 5),
             "calibrated_sigma": round(calibrated, 5), "sensitivity": sensitivity,
             "copy_cosine": round(1 / math.sqrt(1 + real.shape[1] * sigma**2), 3),
             "real_nn_cosine_median": round(nn_cos, 4), "queries": len(qs), "exact_limit": EXACT_LIMIT,
+            "recall_target": RECALL_TARGET,
             "real_texts_for_bm25": len(tokens), "points": points}
+
+
+def _sweep_table(points: Sequence[dict[str, Any]], kind: str, sweep: str, key: str, label: str) -> list[str]:
+    """One row per size: recall@10 · cosine gap · search p50 ms at each setting of a sweep."""
+    rows = [p for p in points if isinstance(p.get(kind), dict) and p[kind].get(sweep)]
+    values = sorted({e[key] for p in rows for e in p[kind][sweep]})
+    lines = ["| rows | " + " | ".join(f"{label} {v}" for v in values) + " |", "|---:|" + "---:|" * len(values)]
+    for p in rows:
+        by_value = {e[key]: e for e in p[kind][sweep]}
+        cells = [f"{e['recall_at_10']} · {e.get('cosine_gap_at_10', '–')} · {e['search_ms']['p50']:.2f}"
+                 if (e := by_value.get(v)) else "–" for v in values]
+        lines.append(f"| {p['rows']:,} | " + " | ".join(cells) + " |")
+    return lines if rows else []
 
 
 def markdown_scale(result: dict[str, object], command: str) -> list[str]:
     """The scale tables, with a line per number saying what dominates it."""
-    points: list[dict[str, object]] = result["points"]  # type: ignore[assignment]
-    lines = ["## Scale: FAISS flat vs HNSW, BM25, retrieve stage", "", f"Command: `{command}`", "",
+    points = cast(list[dict[str, Any]], result["points"])
+    target = result.get("recall_target", RECALL_TARGET)
+    lines = ["## Scale: FAISS flat vs HNSW vs IVF, BM25, retrieve stage", "", f"Command: `{command}`", "",
              f"{result['real_vectors']} real 384-d passage vectors ({result['real_source']}), centred per language "
              f"as the product does, replicated with N(0, {result['noise_sigma']}²) noise per dimension and "
              f"renormalised: a copy has cosine ≈ {result['copy_cosine']} with its source, while real passages' "
@@ -424,58 +475,80 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
              f"{result['queries']} real queries (gold-question vectors), k=10, one "
              "query per call from a worker thread as the server's thread pool makes them, unless marked *main "
              "thread*. Latencies are p50 / p95 ms.", "",
-             "| rows | product picks | flat build s | flat search | flat, 1 OMP thread | flat, main thread | "
-             "flat B/row | HNSW build s | HNSW search | HNSW recall@10 | HNSW cosine gap@10 | HNSW B/row |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"| rows | product picks | fastest at recall ≥ {target} | flat build s | flat search | "
+             "flat, 1 OMP thread | flat, main thread | flat B/row | HNSW build s | HNSW search | HNSW recall@10 | "
+             "HNSW cosine gap@10 | HNSW B/row | IVF build s | IVF search | IVF recall@10 | IVF cosine gap@10 | "
+             "IVF B/row |",
+             "|---:|---|---|" + "---:|" * 15]
     for p in points:
-        f: dict[str, object] = p["flat"]  # type: ignore[assignment]
-        h: dict[str, object] = p["hnsw"]  # type: ignore[assignment]
+        f, h, i = p["flat"], p["hnsw"], p.get("ivf") or {}
         build = f"{h['build_s']}" if h["complete"] else (f"{h['build_s']} for {h['built_rows']} rows (stopped; "
                                                           f"~{h['extrapolated_build_s']} s for all)")
-        lines.append(f"| {p['rows']:,} | {p['auto_kind']} | {f['build_s']} | {_ms(f['search_ms'])} | "
+        lines.append(f"| {p['rows']:,} | {p['auto_kind']} | {p.get('fastest_at_target') or 'none'} | "
+                     f"{f['build_s']} | {_ms(f['search_ms'])} | "
                      f"{_ms(f.get('search_ms_1_thread'))} | {_ms(f.get('search_ms_main_thread'))} | "
                      f"{f['bytes_per_row']} | {build} | {_ms(h['search_ms'])} | "
-                     f"{h['recall_at_10']} | {h.get('cosine_gap_at_10', '–')} | {h['bytes_per_row']} |")
-    lines += ["", "- flat search: a scan of rows × 384 float32 (1,536 B/row), memory-bandwidth bound, linear in rows.",
+                     f"{h['recall_at_10']} | {h.get('cosine_gap_at_10', '–')} | {h['bytes_per_row']} | "
+                     f"{i.get('build_s', '–')} | {_ms(i.get('search_ms'))} | {i.get('recall_at_10', '–')} | "
+                     f"{i.get('cosine_gap_at_10', '–')} | {i.get('bytes_per_row', '–')} |")
+    nlists = ", ".join(f"{p['ivf']['nlist']} at {p['rows']:,}" for p in points if isinstance(p.get("ivf"), dict))
+    lines += ["", f"- product picks: FaissStore's \"auto\" for that many rows: exact (flat) up to "
+              f"{result['exact_limit']:,} rows, IVF above. *fastest at recall ≥ {target}*: of the kinds at the "
+              f"product's settings (HNSW efSearch {HNSW_EF_SEARCH}, IVF nprobe {IVF_NPROBE}) that reached recall@10 "
+              f"≥ {target} against exact search, the one with the lowest search p50 (flat is exact). Above the "
+              "exact limit the two columns should agree; where they differ, the product's choice is not the "
+              "fastest kind that meets the target at that size.",
+              "- flat search: a scan of rows × 384 float32 (1,536 B/row), memory-bandwidth bound, linear in rows.",
               "- flat, 1 OMP thread: the same scan without OpenMP; on a shared 2-core machine the 2-thread team "
               "waits for a busy core, so one thread can be faster.",
               "- flat, main thread: the same call from the process's main thread (`rag ask`, in-process `rag eval`, "
               "eval.benchmarks): on a busy machine each call waits for the OpenMP team to wake, whatever the size.",
-              "- HNSW search: ~efSearch (128) × M (32) distance computations, nearly flat in rows; recall is "
-              "against exact search over the same rows.",
+              f"- HNSW search: ~efSearch ({HNSW_EF_SEARCH}) × M (32) distance computations, nearly flat in rows; "
+              "recall is against exact search over the same rows, and falls as rows grow at a fixed efSearch.",
               "- HNSW cosine gap: mean cosine of the exact top 10 minus HNSW's top 10. Replicas make many "
               "near-tied neighbours, so recall counts swaps between equally close rows as misses; a gap near 0 "
-              "means the rows returned are about as close as the exact ones.",
+              "means the rows returned are about as close as the exact ones. The same holds for IVF's gap.",
               "- HNSW build: graph insertion (efConstruction 40), superlinear in rows; bytes/row = vector + "
-              "2·M neighbour ids + id map.", ""]
-    sweep_rows = [p for p in points if p["hnsw"].get("ef_sweep")]  # type: ignore[union-attr]
-    if sweep_rows:
-        efs = [e["ef_search"] for e in sweep_rows[0]["hnsw"]["ef_sweep"]]  # type: ignore[index]
+              "2·M neighbour ids + id map.",
+              f"- IVF search: the query ranks nlist k-means centroids (≈ 4·√rows: {nlists or '–'}), then scans "
+              f"exactly the rows of the nprobe ({IVF_NPROBE}) nearest cells, ≈ nprobe · rows / nlist of them: "
+              "latency grows like √rows, and the scores returned are exact cosines.",
+              "- IVF build: k-means on a sample of 50 rows per centroid (time grows with nlist², i.e. with rows), "
+              "then every row assigned to its nearest centroid (rows × nlist); bytes/row = vector + 8-byte id + "
+              "the centroids spread over the rows.", ""]
+    ef_table = _sweep_table(points, "hnsw", "ef_sweep", "ef_search", "ef")
+    if ef_table:
         lines += ["HNSW efSearch sweep on the same graphs (recall@10 · cosine gap · search p50 ms; the product uses "
-                  f"{HNSW_EF_SEARCH}):", "", "| rows | " + " | ".join(f"ef {e}" for e in efs) + " |",
-                  "|---:|" + "---:|" * len(efs)]
-        for p in sweep_rows:
-            cells = [f"{e['recall_at_10']} · {e.get('cosine_gap_at_10', '–')} · {e['search_ms']['p50']:.2f}"
-                     for e in p["hnsw"]["ef_sweep"]]  # type: ignore[index]
-            lines.append(f"| {p['rows']:,} | " + " | ".join(cells) + " |")
-        lines += ["", "- recall rises and latency grows with efSearch (candidates kept per query); the efSearch "
-                  "where recall reaches 0.95 is the setting a corpus of that size needs.", ""]
+                  f"{HNSW_EF_SEARCH}):", "", *ef_table,
+                  "", "- recall rises and latency grows with efSearch (candidates kept per query); the efSearch "
+                  f"where recall reaches {target} is the setting a corpus of that size needs.", ""]
+    nprobe_table = _sweep_table(points, "ivf", "nprobe_sweep", "nprobe", "nprobe")
+    if nprobe_table:
+        lines += ["IVF nprobe sweep on the same trained IVFs (recall@10 · cosine gap · search p50 ms; the product "
+                  f"uses {IVF_NPROBE}; values above a size's nlist are not run):", "", *nprobe_table,
+                  "", "- recall rises with nprobe and latency grows about linearly with it (rows scanned); the "
+                  f"smallest nprobe reaching {target} is what that size needs, the rest is margin.", ""]
     sens = result.get("sensitivity")
     if isinstance(sens, dict):
-        h = sens["hnsw"]
+        h, i = sens["hnsw"], sens.get("ivf")
         sweep = ", ".join(f"ef {e['ef_search']}: {e['recall_at_10']}" for e in h.get("ef_sweep", []))
         gap = h.get("cosine_gap_at_10", "–")
+        ivf = "" if not isinstance(i, dict) else (
+            f" IVF: recall@10 {i['recall_at_10']} (cosine gap {i.get('cosine_gap_at_10', '–')}) at nprobe "
+            f"{i['nprobe']} of {i['nlist']} cells (" + ", ".join(f"nprobe {e['nprobe']}: {e['recall_at_10']}"
+                                                                  for e in i.get("nprobe_sweep", []))
+            + f"), build {i['build_s']} s.")
         lines += [f"Sensitivity: {sens['rows']:,} rows replicated with σ {sens['noise_sigma']} (copy cosine ≈ "
                   f"{sens['copy_cosine']}) instead: HNSW recall@10 {h['recall_at_10']} (cosine gap {gap}) at "
                   f"efSearch {HNSW_EF_SEARCH} "
-                  f"({sweep}), build {h['build_s']} s. The recall of a synthetic corpus depends on how spread its "
-                  "copies are; a real corpus of that size would fall between the two.", ""]
+                  f"({sweep}), build {h['build_s']} s.{ivf} The recall of a synthetic corpus depends on how "
+                  "spread its copies are; a real corpus of that size would fall between the two.", ""]
     lines += ["BM25 and the whole retrieve stage (BM25Store and rag.retrieval.search_multilingual over a synthetic "
               "snapshot of the same rows, flat FAISS):", "",
               "| rows | BM25 build s | BM25 tokens | BM25 B/row | lexical leg (scores + top 50) | "
               "whole retrieve stage (search_multilingual, flat) |", "|---:|---:|---:|---:|---:|---:|"]
     for p in points:
-        b: dict[str, object] = p["bm25"]  # type: ignore[assignment]
+        b = p["bm25"]
         if "skipped" in b:
             lines.append(f"| {p['rows']:,} | skipped: {b['skipped']} | | | | |")
             continue

@@ -117,12 +117,9 @@ def _embed_with_cache(texts: list[str], embedder: Embedder, cache: dict[str, npt
     return out, keys, len(todo)
 
 
-def _sentence_index(units: list[SentenceUnit], vectors: npt.NDArray[np.float32], keys: list[str],
-                    chunks: list[Chunk], transform: DenseTransform) -> SentenceIndex:
+def _sentence_index(units: list[SentenceUnit], vectors: npt.NDArray[np.float32], keys: list[str]) -> SentenceIndex:
     rows = np.array([u.row for u in units], dtype=np.int64)
-    langs = [chunks[u.row].lang for u in units]
-    dense = transform.apply_documents(vectors, langs) if units else vectors
-    return SentenceIndex(rows, vectors, dense, keys, [(u.start, u.end) for u in units])
+    return SentenceIndex(rows, vectors, keys, [(u.start, u.end) for u in units])
 
 
 def _cache_from(snapshot: IndexSnapshot | None, embedder_name: str) -> dict[str, npt.NDArray[np.float32]]:
@@ -212,7 +209,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     vectors, keys = all_vectors[:len(chunks)], all_keys[:len(chunks)]
     transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
-    sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):], chunks, transform)
+    sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
     now = dt.datetime.now(dt.UTC)
     version = now.strftime("%Y%m%dT%H%M%S%fZ")
@@ -274,10 +271,13 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
             text = documents[c["doc_id"]].text[c["start"]:c["end"]]
             chunks.append(Chunk(c["id"], c["doc_id"], c["start"], c["end"], text, c["lang"]))
             keys.append(c["embed_key"])
-        vectors = np.load(directory / "vectors.npy")
+        # Memory-mapped: queries read the rows of their candidates (and small corpora all rows, from the page
+        # cache), so a large index does not hold a second, raw copy of every vector in the process.
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r")
         units = [json.loads(line) for line in (directory / "sentences.jsonl").read_text(encoding="utf-8").splitlines()
                  ] if manifest.sentence_count else []
-        s_vectors = np.load(directory / "sentence_vectors.npy") if units else np.zeros((0, manifest.dim), np.float32)
+        s_vectors = (np.load(directory / "sentence_vectors.npy", mmap_mode="r") if units
+                     else np.zeros((0, manifest.dim), np.float32))
     except (OSError, ValueError, KeyError) as e:
         raise IndexCorrupt(f"{directory}: cannot read index files ({e}); rebuild with `rag index`") from e
     if len(chunks) != manifest.chunk_count or vectors.shape != (len(chunks), manifest.dim):
@@ -288,9 +288,8 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
     dense = load_vector_store(directory, settings)
     lexical = BM25Store.load(directory)
     transform = DenseTransform.load(directory)
-    sentences = _sentence_index(
-        [SentenceUnit(u["row"], u["start"], u["end"], "") for u in units], s_vectors, [u["embed_key"] for u in units],
-        chunks, transform)
+    sentences = _sentence_index([SentenceUnit(u["row"], u["start"], u["end"], "") for u in units], s_vectors,
+                                [u["embed_key"] for u in units])
     return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys, sentences)
 
 

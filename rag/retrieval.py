@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from rag.chunking import Chunk
 from rag.index import IndexSnapshot
+from rag.sentences import best_rows
 from rag.text import tokenize
 
 logger = logging.getLogger(__name__)
@@ -169,34 +170,42 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i])
                                for i in embedded])
         dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
-        if lang != q_lang and query.raw_translations and len(embedded) > 1:
-            # A translation is in the passages' own language: compare it uncentred with the raw vectors.
-            raw = (snapshot.vectors @ query.vectors[embedded[1:]].T).max(axis=1)
-            rows = np.flatnonzero(rows_mask)
-            for r, s in zip(rows.tolist(), raw[rows].tolist(), strict=True):  # one max per row, not per call
-                dense[r] = max(dense.get(r, -np.inf), s)
         texts = [query.texts[0]] if lang == q_lang else [query.texts[i] for i in use if i > 0] or [query.texts[0]]
         bm25 = lexical_scores(snapshot, texts)
         bm25[~rows_mask] = 0
+        lex_rank = top_rows(bm25, CANDIDATES)
+        # Rows the exact, per-row scores below look at: every row of this language in a corpus the dense pool
+        # covers anyway, else the dense pool and the BM25 list, so their cost follows the pool, not the corpus.
+        cand = (np.flatnonzero(rows_mask) if len(snapshot.chunks) <= DENSE_POOL
+                else np.array(sorted(set(dense) | set(lex_rank)), dtype=np.int64))
+        translations = embedded[1:] if lang != q_lang and query.raw_translations else []
+        if translations:
+            # A translation is in the passages' own language: compare it uncentred with the raw vectors.
+            raw = (np.asarray(snapshot.vectors[cand]) @ query.vectors[translations].T).max(axis=1)
+            for r, s in zip(cand.tolist(), raw.tolist(), strict=True):
+                dense[r] = max(dense.get(r, -np.inf), s)
         dense_rank = sorted(dense, key=lambda r: -dense[r])[:CANDIDATES]
-        lists, weights = [dense_rank, top_rows(bm25, CANDIDATES)], [1.0, 1.0]
+        lists, weights = [dense_rank, lex_rank], [1.0, 1.0]
         if snapshot.sentences is not None and len(snapshot.sentences):
-            lists.append(_sentence_rank(snapshot, query, vecs[:1], embedded[1:] if lang != q_lang else [], rows_mask))
+            lists.append(_sentence_rank(snapshot, query, vecs[0], translations, cand))
             weights.append(SENTENCE_WEIGHT)
         out[lang] = (fuse_rrf(lists, weights=weights), dense)
     return out
 
 
 def _sentence_rank(snapshot: IndexSnapshot, query: PreparedQuery, question: npt.NDArray[np.float32],
-                   translations: Sequence[int], rows_mask: npt.NDArray[np.bool_]) -> list[int]:
-    """Chunk rows ranked by their best sentence: the centred question against centred sentences, and (for the
-    other language) raw translation vectors against raw sentences, as the chunk leg does."""
+                   translations: Sequence[int], cand: npt.NDArray[np.int64]) -> list[int]:
+    """Candidate chunk rows ranked by their best sentence: the centred question against the centred sentences,
+    and (other language) raw translation vectors against raw sentences, as the chunk leg does."""
     sent = snapshot.sentences
     assert sent is not None
-    scores = sent.dense @ question[0]
-    if translations and query.raw_translations:
-        scores = np.maximum(scores, (sent.vectors @ query.vectors[list(translations)].T).max(axis=1))
-    return sent.best_rows(scores, rows_mask, CANDIDATES)
+    idx = sent.of_chunks(cand)
+    raw = np.asarray(sent.vectors[idx])
+    rows = sent.rows[idx]
+    scores = snapshot.transform.apply_documents(raw, list(snapshot.chunk_langs[rows])) @ question
+    if translations:
+        scores = np.maximum(scores, (raw @ query.vectors[list(translations)].T).max(axis=1))
+    return best_rows(rows, scores.astype(np.float32), CANDIDATES)
 
 
 def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,

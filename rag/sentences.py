@@ -43,25 +43,40 @@ def sentence_units(chunks: list[Chunk]) -> list[SentenceUnit]:
 
 @dataclass
 class SentenceIndex:
-    """Raw and transformed sentence vectors with the chunk row each belongs to (empty when not built)."""
+    """Raw sentence vectors with the chunk row each belongs to, in chunk order (empty when not built).
 
-    rows: npt.NDArray[np.int64]
-    vectors: npt.NDArray[np.float32]  # raw embeddings
-    dense: npt.NDArray[np.float32]  # per-language centred, like the chunk store's vectors
+    Only raw vectors are kept (memory-mapped by load_index): queries score the sentences of their candidate
+    chunks, centring just those rows, so memory and work follow the candidates rather than the corpus.
+    """
+
+    rows: npt.NDArray[np.int64]  # ascending: sentences are stored in chunk order
+    vectors: npt.NDArray[np.float32]
     keys: list[str] = field(default_factory=list)  # embedding-cache keys, one per sentence
     spans: list[tuple[int, int]] = field(default_factory=list)  # document offsets
 
     @classmethod
     def empty(cls, dim: int) -> SentenceIndex:
-        return cls(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32))
+        return cls(np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def best_rows(self, scores: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_], k: int) -> list[int]:
-        """Chunk rows ranked by their best-scoring sentence, best first, at most k; `mask` is per chunk row."""
-        scores = np.where(mask[self.rows], scores, -np.inf)
-        best = np.full(len(mask), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self.rows, scores)
-        order = np.argsort(-best, kind="stable")[:k]
-        return [int(r) for r in order if np.isfinite(best[r])]
+    def of_chunks(self, chunk_rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Indices of the sentences of the given chunk rows."""
+        starts = np.searchsorted(self.rows, chunk_rows, side="left")
+        ends = np.searchsorted(self.rows, chunk_rows, side="right")
+        if len(chunk_rows) == 0:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)]).astype(np.int64)
+
+
+def best_rows(chunk_rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int) -> list[int]:
+    """Chunk rows ranked by their best-scoring sentence, best first, at most k (one score per sentence)."""
+    if len(chunk_rows) == 0:
+        return []
+    order = np.lexsort((-scores, chunk_rows))  # by chunk, best sentence first within each
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = chunk_rows[order][1:] != chunk_rows[order][:-1]
+    best = order[first]
+    ranked = best[np.argsort(-scores[best], kind="stable")][:k]
+    return [int(chunk_rows[i]) for i in ranked]

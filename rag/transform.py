@@ -47,11 +47,12 @@ class DenseTransform:
     def apply_documents(self, vectors: npt.NDArray[np.float32], langs: Sequence[str]) -> npt.NDArray[np.float32]:
         if self.name == "none" or len(vectors) == 0:
             return vectors
-        out = vectors.copy()
-        for i, lang in enumerate(langs):
+        out = np.array(vectors, dtype=np.float32)  # a copy, also of a read-only memory map
+        langs_arr = np.asarray(langs)
+        for lang in np.unique(langs_arr).tolist():  # one subtraction per language, not per row
             mean = self._mean(lang)
             if mean is not None:
-                out[i] -= mean
+                out[langs_arr == lang] -= mean
         return _renorm(out)
 
     def apply_query(self, vectors: npt.NDArray[np.float32], lang: str) -> npt.NDArray[np.float32]:

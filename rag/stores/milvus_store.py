@@ -31,9 +31,13 @@ import numpy.typing as npt
 
 from rag.errors import IndexCorrupt, IndexMissing
 from rag.stores.base import Ids, Scores
-from rag.stores.faiss_store import EXACT_LIMIT, HNSW_EF_SEARCH, HNSW_M
+from rag.stores.faiss_store import HNSW_EF_SEARCH, HNSW_M
 
 logger = logging.getLogger(__name__)
+
+# Milvus keeps its own switch to HNSW (FaissStore switches to IVF at 50k rows): its server-side HNSW has not
+# been measured at scale here, so it stays exact up to the size where exact search was measured to stay fast.
+EXACT_LIMIT = 200_000
 
 POINTER_FILE = "milvus.json"
 LITE_DB = "milvus.db"

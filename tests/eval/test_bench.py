@@ -19,8 +19,10 @@ from eval.bench import (
     time_each,
 )
 from eval.bench_scale import (
+    RECALL_TARGET,
     ScaleOptions,
     faiss_point,
+    fastest_at_target,
     markdown_scale,
     noise_sigma,
     real_vectors,
@@ -126,6 +128,30 @@ def test_flat_and_hnsw_points_on_2k_vectors() -> None:
     assert flat["search_ms"]["n"] == 20 and flat["search_ms_1_thread"]["p50"] > 0
 
 
+def test_ivf_point_on_2k_vectors_with_its_nprobe_sweep() -> None:
+    data, queries = _unit(2000, seed=2), _unit(20, seed=3)
+    ivf = faiss_point(data, queries, "ivf")
+    assert ivf["complete"] and ivf["built_rows"] == 2000 and ivf["nlist"] == 2000 // 39
+    assert ivf["recall_at_10"] >= RECALL_TARGET  # the product's nprobe ≥ nlist here: every cell is scanned
+    assert 0.0 <= ivf["cosine_gap_at_10"] < 1e-5
+    assert 1536 <= ivf["bytes_per_row"] < 1700  # 384 float32 + id + the centroids spread over the rows
+    sweep = ivf["nprobe_sweep"]
+    assert [e["nprobe"] for e in sweep] == [8, 16, 32]  # the sweep stops at nlist (51)
+    assert sweep[0]["recall_at_10"] < sweep[-1]["recall_at_10"]  # random vectors: fewer cells miss more
+    assert sweep[0]["search_ms"]["n"] == 20
+
+
+def test_fastest_at_target_ignores_kinds_below_the_recall_target_or_unfinished() -> None:
+    def row(p50: float, recall: float, complete: bool = True) -> dict[str, object]:
+        return {"search_ms": {"p50": p50}, "recall_at_10": recall, "complete": complete}
+
+    point = {"flat": row(100.0, 1.0), "hnsw": row(0.5, 0.4), "ivf": row(2.0, 0.99)}
+    assert fastest_at_target(point) == "ivf"
+    assert fastest_at_target({**point, "hnsw": row(0.5, 0.97, complete=False)}) == "ivf"
+    assert fastest_at_target({**point, "hnsw": row(0.5, 0.97)}) == "hnsw"
+    assert fastest_at_target({"hnsw": row(0.5, 0.4)}) is None
+
+
 def test_hnsw_build_is_time_boxed() -> None:
     data, queries = _unit(3000, seed=4), _unit(5, seed=5)
     row = faiss_point(data, queries, "hnsw", budget_s=0.0, block=1000)  # stops after the first block
@@ -147,7 +173,10 @@ def test_scale_run_at_2k_rows_embeds_caches_and_reports(tmp_path: Path) -> None:
     (point,) = result["points"]
     assert point["auto_kind"] == "flat" and point["flat"]["recall_at_10"] == 1.0
     assert [e["ef_search"] for e in point["hnsw"]["ef_sweep"]][:2] == [64, 128]
+    assert point["ivf"]["recall_at_10"] >= RECALL_TARGET and point["ivf"]["nprobe_sweep"]
+    assert point["fastest_at_target"] in ("flat", "ivf")  # HNSW may or may not reach the target on hash vectors
     assert point["bm25"]["rows"] == 2000 and point["bm25"]["query_ms"]["n"] == 10
     assert point["retrieve_ms"]["n"] == 10
     md = "\n".join(markdown_scale(result, "python -m eval.bench"))
     assert "| 2,000 | flat |" in md and "python -m eval.bench" in md
+    assert "IVF nprobe sweep" in md and "nprobe 8" in md

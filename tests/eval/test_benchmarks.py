@@ -25,6 +25,7 @@ from eval.benchmarks import (
     sample,
 )
 from rag.embedders import Embedder, HashEmbedder, Vectors
+from rag.index import load_index
 
 XQUAD = DEFAULT_DATA / "xquad" / "xquad.dev.en.json"
 needs_data = pytest.mark.skipif(not XQUAD.exists(), reason=f"benchmark data not found in {DEFAULT_DATA}")
@@ -116,8 +117,12 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     opts = Options(out_dir=tmp_path, sets=("xquad",), max_articles=2, command="test")
     counting = CountingEmbedder(embedder)
     report = run_benchmarks(opts, counting)
-    # the mixed pool is built first; the monolingual indexes reuse its vectors
-    assert counting.documents == len(plan(DEFAULT_DATA, ["xquad"], None, 2)[0]["xquad-mixed"])
+    # the mixed pool is built first (each distinct chunk and sentence text embedded once); the monolingual
+    # indexes reuse its vectors
+    mixed = load_index(tmp_path / "cache" / "xquad-mixed")
+    assert mixed.sentences is not None and len(mixed.documents) == len(
+        plan(DEFAULT_DATA, ["xquad"], None, 2)[0]["xquad-mixed"])
+    assert counting.documents == len(set(mixed.embed_keys) | set(mixed.sentences.keys)) > len(mixed.chunks)
     rows = {r["set"]: r for r in report["rows"]}  # type: ignore[attr-defined]
     assert len(rows) == 6
     for row in rows.values():

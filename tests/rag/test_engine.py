@@ -93,17 +93,20 @@ def test_translation_vectors_modes_embed_what_they_say_and_still_cross_languages
     assert any(FDA_QUOTE in h.chunk.text for h in result.hits)
 
 
-def test_sentence_index_ranks_chunks_by_their_best_sentence() -> None:
+def test_chunks_rank_by_their_best_sentence_and_candidates_select_their_sentences() -> None:
     import numpy as np
 
-    from rag.sentences import SentenceIndex
+    from rag.sentences import SentenceIndex, best_rows
 
     rows = np.array([0, 0, 1, 2, 2], dtype=np.int64)
-    sent = SentenceIndex(rows, np.zeros((5, 2), np.float32), np.zeros((5, 2), np.float32))
     scores = np.array([0.1, 0.9, 0.5, 0.2, 0.3], dtype=np.float32)
-    assert sent.best_rows(scores, np.array([True, True, True]), 3) == [0, 1, 2]
-    assert sent.best_rows(scores, np.array([False, True, True]), 3) == [1, 2]  # masked chunks never appear
-    assert sent.best_rows(scores, np.array([True, True, True]), 1) == [0]
+    assert best_rows(rows, scores, 3) == [0, 1, 2]
+    assert best_rows(rows, scores, 1) == [0]
+    assert best_rows(rows[2:], scores[2:], 3) == [1, 2]
+    sent = SentenceIndex(rows, np.zeros((5, 2), np.float32))
+    assert sent.of_chunks(np.array([0, 2])).tolist() == [0, 1, 3, 4]
+    assert sent.of_chunks(np.array([1])).tolist() == [2]
+    assert sent.of_chunks(np.array([], dtype=np.int64)).tolist() == []
 
 
 def test_weighted_rrf_counts_each_list_by_its_weight() -> None:

@@ -60,7 +60,7 @@ def test_sentence_vectors_cover_every_chunk_with_exact_offsets(index_dir: Path, 
     snap = load_index(index_dir, embedder.name)
     sent = snap.sentences
     assert sent is not None and len(sent) == snap.manifest.sentence_count > len(snap.chunks)
-    assert sent.vectors.shape == sent.dense.shape == (len(sent), 384)
+    assert sent.vectors.shape == (len(sent), 384)
     assert set(sent.rows.tolist()) == set(range(len(snap.chunks)))  # every chunk has at least one sentence
     for row, (start, end) in zip(sent.rows.tolist(), sent.spans, strict=True):
         chunk = snap.chunks[row]

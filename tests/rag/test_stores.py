@@ -26,6 +26,7 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
 STORES: dict[str, Callable[[Path], VectorStore]] = {
     "faiss-flat": lambda _: FaissStore(DIM, "flat"),
     "faiss-hnsw": lambda _: FaissStore(DIM, "hnsw"),
+    "faiss-ivf": lambda _: FaissStore(DIM, "ivf"),
     "milvus-lite-flat": lambda d: MilvusStore(DIM, uri=str(d / "live" / "milvus.db"), collection="contract"),
     "milvus-lite-hnsw": lambda d: MilvusStore(DIM, uri=str(d / "live" / "milvus.db"), collection="contract",
                                               expected_size=10**9),
