@@ -180,3 +180,29 @@ def test_scale_run_at_2k_rows_embeds_caches_and_reports(tmp_path: Path) -> None:
     md = "\n".join(markdown_scale(result, "python -m eval.bench"))
     assert "| 2,000 | flat |" in md and "python -m eval.bench" in md
     assert "IVF nprobe sweep" in md and "nprobe 8" in md
+
+
+def test_target_table_reports_each_performance_target_against_its_measurement() -> None:
+    from eval.bench import _target_lines
+
+    lat = {"p50": 10.0}
+    level = {c: {"errors": 0, "throughput_rps": 40.0, "latency_ms": lat} for c in (1, 8, 32)}
+    report = {
+        "floor": {"embed_one_ms": {"p50": 12.0}, "ask_cold_ms": {"p50": 20.0}},
+        "in_process": {"cold": level, "warm": level},
+        "http": {"cold": {**level, "paired_ask_ms": {"p50": 22.0}, "paired_embed_one_ms": {"p50": 12.0}},
+                 "warm": {**level, 32: {"errors": 3, "throughput_rps": 1.0, "latency_ms": lat}}},
+        "embedder": {str(c): {"throughput_rps": 45.0} for c in (1, 8, 32)},  # as read back from bench.json
+        "peer": {"skipped": "not installed"},
+        "indexing": {"overhead_share": 0.04, "reindex_unchanged_s": 0.8},
+        "scale": {"points": [{"rows": 1_000_000, "auto_kind": "ivf",
+                              "ivf": {"search_ms": {"p50": 4.1}, "recall_at_10": 0.997, "bytes_per_row": 1550.0}}]},
+    }
+    table = "\n".join(_target_lines(report))
+    assert "| `/v1/ask` p50 ≤ 1.5× one query embedding, in-process | 1.67× (20.0 / 12.0 ms) | not met |" in table
+    assert "HTTP, 1 client | 1.83× | **met** |" in table
+    assert "0.89× (40.0 vs 45.0 req/s) | **met** |" in table
+    assert "zero errors at 32 clients (in-process and HTTP, caches off and on) | 3 | not met |" in table
+    assert "4.0% | **met** |" in table and "0.8 s | **met** |" in table
+    assert "ivf: 4.10 ms, recall 0.997, 1550.0 B/row | **met** |" in table
+    assert "LangChain" not in table  # a skipped peer has no row rather than a made-up one
