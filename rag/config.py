@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "embedded at all (`off`: one embedding per question; the translation still feeds BM25).",
     )
 
+    search_threads: int = Field(
+        1, ge=1, le=256,
+        description="OpenMP threads for FAISS searches in a serving process. 1 measured fastest: idle OpenMP "
+        "workers spin after each search and slowed the next query embedding by ~35% (bench/out/bench.md).",
+    )
+
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(50, ge=1, le=200)
     max_question_chars: int = Field(2000, ge=10)

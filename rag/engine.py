@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 
@@ -59,6 +60,8 @@ class Engine:
     """Answers questions from the current snapshot; document updates swap in a new snapshot atomically."""
 
     def __init__(self, settings: Settings, embedder: Embedder, snapshot: IndexSnapshot) -> None:
+        # Process-wide: a query's FAISS search is small, and spinning OpenMP workers compete with the embedder.
+        faiss.omp_set_num_threads(settings.search_threads)
         self.settings = settings
         self.embedder = embedder
         self.snapshot = snapshot
