@@ -11,10 +11,10 @@ from eval.gold import GOLD_DIR
 from eval.run import run
 
 LIMITS = {
-    "min_hit5": 0.79,  # measured 0.819
-    "min_mrr": 0.58,  # 0.614
-    "min_same_hit5": 0.83,  # 0.859
-    "min_cross_hit5": 0.74,  # 0.778
+    "min_hit5": 0.78,  # measured 0.807
+    "min_mrr": 0.60,  # 0.630
+    "min_same_hit5": 0.84,  # 0.870
+    "min_cross_hit5": 0.70,  # 0.736
     "min_answer": 0.52,  # 0.560
     "min_oos_refused": 0.5,  # 0.600
     "max_answerable_refused": 0.07,  # 0.036
