@@ -560,8 +560,8 @@ def markdown_scale(result: dict[str, object], command: str) -> list[str]:
               "- BM25 build: bm25s token → id mapping and the sparse score matrix, in Python, linear in tokens.",
               "- lexical leg: bm25s sums the postings of the query tokens into a dense array of all rows, then "
               "argpartition: linear in rows.",
-              "- whole retrieve stage: both languages' dense legs (pool 1000), the raw-vector product and per-row "
-              "Python loops over every row of the other language in rag/retrieval.py, BM25 twice; it grows "
-              "with rows much faster than the FAISS search it contains.", ""]
+              "- whole retrieve stage: both languages' dense legs (FAISS, pool 1000), the raw translation vectors "
+              "scored over those candidates and the BM25 list only, BM25 twice, RRF; above 1,000 rows its "
+              "per-row work follows the candidates, so it grows with the BM25 leg and the FAISS search.", ""]
     return lines
 
