@@ -108,6 +108,10 @@ class Engine:
         other = "en" if lang == "zh" else "zh"
         t1 = time.perf_counter()
         mode = self.settings.translation_vectors
+        if mode == "auto":
+            # English → Chinese word-by-word translations add noise to the dense leg (gold en→zh and XQuAD en→zh
+            # were both better without them); Chinese → English glosses find English evidence the question misses.
+            mode = "raw" if lang == "zh" else "off"
         vectors = self._embed_queries(queries if mode != "off" else queries[:1])
         prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw")
         t2 = time.perf_counter()

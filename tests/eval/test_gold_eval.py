@@ -11,11 +11,11 @@ from eval.gold import GOLD_DIR
 from eval.run import run
 
 LIMITS = {
-    "min_hit5": 0.78,  # measured 0.807
-    "min_mrr": 0.60,  # 0.630
+    "min_hit5": 0.79,  # measured 0.819
+    "min_mrr": 0.59,  # 0.618
     "min_same_hit5": 0.84,  # 0.870
-    "min_cross_hit5": 0.70,  # 0.736
-    "min_answer": 0.52,  # 0.560
+    "min_cross_hit5": 0.71,  # 0.750
+    "min_answer": 0.53,  # 0.572
     "min_oos_refused": 0.5,  # 0.600
     "max_answerable_refused": 0.07,  # 0.036
 }

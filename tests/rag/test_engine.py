@@ -81,7 +81,7 @@ def test_fusion_legs_and_rrf(engine: Engine) -> None:
     assert top_rows(np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32), 3) == [1, 3, 2]
 
 
-@pytest.mark.parametrize(("mode", "embedded"), [("raw", 2), ("centered", 2), ("off", 1)])
+@pytest.mark.parametrize(("mode", "embedded"), [("raw", 2), ("centered", 2), ("off", 1), ("auto", 2)])
 def test_translation_vectors_modes_embed_what_they_say_and_still_cross_languages(
         settings: Settings, embedder: Embedder, mode: str, embedded: int) -> None:
     """`off` embeds the question alone (its dictionary translation still feeds BM25); every mode still finds
@@ -112,3 +112,10 @@ def test_chunks_rank_by_their_best_sentence_and_candidates_select_their_sentence
 def test_weighted_rrf_counts_each_list_by_its_weight() -> None:
     fused = fuse_rrf([[1, 2], [2, 3]], k=1, weights=[1.0, 0.5])
     assert fused == {1: 1.0, 2: 0.5 + 0.5, 3: 0.25}
+
+
+def test_auto_translation_vectors_embed_english_questions_once(settings: Settings, embedder: Embedder) -> None:
+    engine = Engine.from_settings(settings.model_copy(update={"translation_vectors": "auto"}), embedder)
+    result = engine.search(FDA_EN, 5)
+    assert len(result.queries) == 2 and len(engine._query_cache) == 1  # translated for BM25, embedded once
+    assert FDA_QUOTE in result.hits[0].chunk.text
