@@ -36,7 +36,7 @@ import numpy as np
 
 from eval.gold import load_gold
 from rag.config import ROOT, Settings
-from rag.embedders import Embedder, Vectors
+from rag.embedders import CountingEmbedder, Embedder
 
 DEFAULT_OUT = ROOT / "bench" / "out"
 LEVELS = (1, 8, 32)  # concurrent clients
@@ -273,23 +273,6 @@ def serve(index_dir: Path, env: dict[str, str], first_question: str,
 
 
 # -- query latency -------------------------------------------------------------------------------------
-class CountingEmbedder:
-    """Passes calls through to an Embedder, counting query texts: shows what the caches saved."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.query_texts = 0
-        self.query_calls = 0
-
-    def embed_queries(self, texts: list[str]) -> Vectors:
-        self.query_texts += len(texts)
-        self.query_calls += 1
-        return self.inner.embed_queries(texts)
-
-    def embed_documents(self, texts: list[str]) -> Vectors:
-        return self.inner.embed_documents(texts)
-
-
 def _cache_stats(cache: Any) -> tuple[int, int]:
     return int(cache.hits), int(cache.misses)
 

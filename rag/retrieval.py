@@ -138,7 +138,7 @@ class PreparedQuery:
     texts: list[str]
     langs: list[str]  # language of each variant ("en" | "zh")
     vectors: npt.NDArray[np.float32]  # raw query embeddings of the first len(vectors) variants
-    raw_translations: bool = True  # compare translation vectors with the raw passage vectors (exact scan)
+    raw_translations: bool = True  # rank the candidates by raw translation vectors too (rag/retrieval.py)
 
 
 def _group(lang: str) -> str:

@@ -24,7 +24,7 @@ from eval.benchmarks import (
     run_benchmarks,
     sample,
 )
-from rag.embedders import Embedder, HashEmbedder, Vectors
+from rag.embedders import CountingEmbedder, Embedder, HashEmbedder
 from rag.index import load_index
 
 XQUAD = DEFAULT_DATA / "xquad" / "xquad.dev.en.json"
@@ -96,22 +96,6 @@ def test_cached_embedder_persists_queries_and_passages(tmp_path: Path) -> None:
     assert second.embed_queries([]).shape == (0, 16)
 
 
-class CountingEmbedder:
-    """Counts the texts the real model embeds, to show that a re-run reuses the caches."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.queries = self.documents = 0
-
-    def embed_queries(self, texts: list[str]) -> Vectors:
-        self.queries += len(texts)
-        return self.inner.embed_queries(texts)
-
-    def embed_documents(self, texts: list[str]) -> Vectors:
-        self.documents += len(texts)
-        return self.inner.embed_documents(texts)
-
-
 @needs_data
 def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     opts = Options(out_dir=tmp_path, sets=("xquad",), max_articles=2, command="test")
@@ -122,7 +106,7 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     mixed = load_index(tmp_path / "cache" / "xquad-mixed")
     assert mixed.sentences is not None and len(mixed.documents) == len(
         plan(DEFAULT_DATA, ["xquad"], None, 2)[0]["xquad-mixed"])
-    assert counting.documents == len(set(mixed.embed_keys) | set(mixed.sentences.keys)) > len(mixed.chunks)
+    assert counting.passages == len(set(mixed.embed_keys) | set(mixed.sentences.keys)) > len(mixed.chunks)
     rows = {r["set"]: r for r in report["rows"]}  # type: ignore[attr-defined]
     assert len(rows) == 6
     for row in rows.values():
@@ -144,7 +128,7 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
 
     again = CountingEmbedder(embedder)
     rerun = run_benchmarks(opts, again)
-    assert (again.documents, again.queries) == (0, 0)  # indexes and query vectors come from <out>/cache
+    assert (again.passages, again.query_texts) == (0, 0)  # indexes and query vectors come from <out>/cache
     assert rerun["rows"] == report["rows"]
 
 

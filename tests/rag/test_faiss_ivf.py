@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
@@ -51,17 +50,6 @@ def test_ivf_recall_at_10_against_flat_scanning_a_few_cells(ivf: FaissStore, dat
     truth_scores, truth = flat.search(queries, 10)
     assert _recall(ids, truth) >= 0.95
     assert np.all(scores[:, 0] <= truth_scores[:, 0] + 1e-5)  # exact cosines of the rows found
-
-
-def test_adding_cell_by_cell_matches_faiss_own_add(ivf: FaissStore, data: np.ndarray, queries: np.ndarray) -> None:
-    reference = faiss.clone_index(ivf._index)  # the same trained centroids
-    reference.reset()
-    reference.add_with_ids(data, np.arange(ROWS, dtype=np.int64))
-    params = faiss.SearchParametersIVF()
-    params.nprobe = 4
-    mine, theirs = ivf._index.search(queries, 10, params=params), reference.search(queries, 10, params=params)
-    assert reference.ntotal == len(ivf)
-    assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
 
 
 def test_rows_added_after_training_are_found(ivf: FaissStore, data: np.ndarray) -> None:

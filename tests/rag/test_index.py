@@ -6,25 +6,11 @@ import pytest
 
 from rag.config import Settings
 from rag.documents import iter_corpus, make_document
-from rag.embedders import Embedder, HashEmbedder
+from rag.embedders import CountingEmbedder, Embedder, HashEmbedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
 from rag.index import build_index, load_index
 from rag.text import unglue
 from tests.conftest import CORPUS
-
-
-class CountingEmbedder:
-    """The real embedder, counting how many passages it is asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim, self.passages = inner, inner.name, inner.dim, 0
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self.inner.embed_queries(texts)
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.passages += len(texts)
-        return self.inner.embed_documents(texts)
 
 
 def test_loaded_index_matches_the_corpus(index_dir: Path, embedder: Embedder) -> None:

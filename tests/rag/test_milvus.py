@@ -17,7 +17,7 @@ from eval.run import RETRIEVAL_K, Response, score
 from rag.cli import main, migrate_index
 from rag.config import Settings
 from rag.documents import make_document
-from rag.embedders import Embedder, HashEmbedder
+from rag.embedders import CountingEmbedder, Embedder, HashEmbedder
 from rag.engine import Engine
 from rag.errors import IndexCorrupt
 from rag.index import build_index, load_index
@@ -28,20 +28,6 @@ from rag.stores.milvus_store import POINTER_FILE, MilvusStore, StoreUnavailable
 from tests.conftest import CORPUS, FDA_QUOTE
 
 FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
-
-
-class CountingEmbedder:
-    """The real embedder, counting the passages it is asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim, self.passages = inner, inner.name, inner.dim, 0
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self.inner.embed_queries(texts)
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.passages += len(texts)
-        return self.inner.embed_documents(texts)
 
 
 @pytest.fixture(scope="module")
