@@ -52,11 +52,13 @@ from rag.stores.manifest import (
 )
 from rag.text import tokenize, unglue
 from rag.transform import DenseTransform, fit_transform
+from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 KEEP_SNAPSHOTS = 2  # the current one and the one before it, for a manual rollback
+GLOSS_DIR = "bm25_gloss"
 
 
 @dataclass
@@ -73,6 +75,7 @@ class IndexSnapshot:
     transform: DenseTransform
     embed_keys: list[str]  # sha256 of (embedder, text actually embedded) per row: the re-embedding cache key
     sentences: SentenceIndex | None = None  # a finer dense view of the same chunks (rag/sentences.py)
+    glossed: BM25Store | None = None  # BM25 over each chunk's translation into the other language
     chunk_langs: npt.NDArray[np.str_] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +96,13 @@ def embedding_input(title: str, text: str) -> str:
     """What the embedder sees for a passage: its report title for context, then the text with glued table
     cells split into words. Display text and offsets are unaffected."""
     return f"{title}\n{unglue(text)}" if title else unglue(text)
+
+
+def _glossed_bm25(chunks: list[Chunk]) -> BM25Store:
+    """BM25 over the English glosses of Chinese chunks (QueryExpander.gloss_passage), row i ↔ chunk i; rows of
+    other chunks are empty."""
+    expander = QueryExpander()  # no corpus vocabulary: a gloss depends on the chunk's text alone
+    return BM25Store([tokenize(expander.gloss_passage(unglue(c.text), c.lang)) for c in chunks])
 
 
 def _embed_with_cache(texts: list[str], embedder: Embedder, cache: dict[str, npt.NDArray[np.float32]],
@@ -153,7 +163,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, object]]) -> None:
 
 def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], chunks: list[Chunk],
                     vectors: npt.NDArray[np.float32], keys: list[str], dense: VectorStore, lexical: BM25Store,
-                    transform: DenseTransform, sentences: SentenceIndex) -> None:
+                    transform: DenseTransform, sentences: SentenceIndex, glossed: BM25Store | None) -> None:
     _write_jsonl(directory / "documents.jsonl", (
         {"id": d.id, "title": d.title, "lang": d.lang, "sha256": d.sha256, "path": d.path, "source": d.source,
          "date": d.date, "text": d.text} for d in docs))
@@ -169,6 +179,8 @@ def _write_snapshot(directory: Path, manifest: Manifest, docs: list[Document], c
         np.save(directory / "sentence_vectors.npy", sentences.vectors)
         written += [directory / "sentences.jsonl", directory / "sentence_vectors.npy"]
     written += save_vector_store(dense, directory) + lexical.save(directory) + transform.save(directory)
+    if glossed is not None:
+        written += glossed.save(directory, GLOSS_DIR)
     for path in written:
         with path.open("rb") as f:
             os.fsync(f.fileno())
@@ -211,12 +223,13 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
     sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
+    glossed = _glossed_bm25(chunks) if settings.passage_glosses else None
     now = dt.datetime.now(dt.UTC)
     version = now.strftime("%Y%m%dT%H%M%S%fZ")
     manifest = Manifest(version=version, created_at=now.isoformat(), embedder=embedder.name, dim=embedder.dim,
                         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
                         dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
-                        chunk_count=len(chunks), sentence_count=len(sentences))
+                        chunk_count=len(chunks), sentence_count=len(sentences), glossed=glossed is not None)
     with writer_lock(index_dir):
         snaps = index_dir / "snapshots"
         snaps.mkdir(parents=True, exist_ok=True)
@@ -226,7 +239,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         # Made here, not earlier: Milvus Lite writes its database into the snapshot directory being built.
         dense = make_vector_store(settings, embedder.dim, len(chunks), tmp, version)
         add_chunks(dense, dense_vectors, chunks)
-        _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform, sentences)
+        _write_snapshot(tmp, manifest, docs, chunks, vectors, keys, dense, lexical, transform, sentences, glossed)
         final = snaps / version
         os.replace(tmp, final)
         fsync_dir(snaps)
@@ -237,7 +250,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     logger.info("index %s built: %d docs, %d chunks, %d embedded, %.1fs", version, len(docs), len(chunks),
                 embedded, time.perf_counter() - t0)
     return IndexSnapshot(final, manifest, {d.id: d for d in docs}, chunks, vectors, dense, lexical, transform, keys,
-                         sentences)
+                         sentences, glossed)
 
 
 def current_snapshot_dir(index_dir: Path) -> Path:
@@ -287,10 +300,12 @@ def load_index(index_dir: Path, embedder_name: str | None = None, verify: bool =
                            "rebuild with `rag index`")
     dense = load_vector_store(directory, settings)
     lexical = BM25Store.load(directory)
+    glossed = BM25Store.load(directory, GLOSS_DIR) if manifest.glossed else None
     transform = DenseTransform.load(directory)
     sentences = _sentence_index([SentenceUnit(u["row"], u["start"], u["end"], "") for u in units], s_vectors,
                                 [u["embed_key"] for u in units])
-    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys, sentences)
+    return IndexSnapshot(directory, manifest, documents, chunks, vectors, dense, lexical, transform, keys, sentences,
+                         glossed)
 
 
 def remove_stale_builds(index_dir: Path) -> int:

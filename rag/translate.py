@@ -24,7 +24,7 @@ GLOSSARY = Path(__file__).resolve().parent / "data" / "glossary.tsv"
 MAX_SENSES = 2  # dictionary senses kept per word: the first sense is usually right, the second often helps
 MAX_PHRASE_WORDS = 4
 LLM_CACHE_SIZE = 4096
-_WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.][a-z0-9]+)*")
+_WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*%?")  # keeps "1,000" and "53%" whole, as tokenize does
 _HAN_RE = re.compile(r"[\u3400-\u9fff]")
 # Definition noise in CC-CEDICT that is not a translation.
 _DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |used in|abbr\. for|CL:|also written|erhua|"
@@ -113,6 +113,20 @@ class QueryExpander:
             if llm and llm not in variants:
                 variants.append(llm)
         return variants
+
+    def gloss_passage(self, text: str, lang: str) -> str:
+        """A Chinese (or Japanese) passage's word-by-word English translation, for the glossed BM25 index; ""
+        for passages in other languages.
+
+        Translating the passages, not only the question, is the stronger dictionary method in cross-language
+        retrieval: a passage gives an ambiguous word many chances to hit the right sense, where a short
+        question's one wrong sense can miss. An English question's own words then score Chinese passages
+        directly (rag/retrieval.py). Only this direction: jieba words map to few CC-CEDICT senses, while an
+        English word maps back to many Chinese headwords, and Chinese glosses of English passages lowered
+        cross-lingual ranking on both the gold set and XQuAD (README, Evaluation). rag/index.py calls this on
+        an expander without a corpus vocabulary, so a gloss depends on the passage's text alone.
+        """
+        return self.to_english(text) if lang in ("zh", "ja") else ""
 
     def _llm_translation(self, question: str, target: str) -> str | None:
         """The translator's answer, cached: an LLM call costs seconds, a repeated question should not."""

@@ -47,8 +47,8 @@ class BM25Store:
         """Every token that occurs in some row."""
         return frozenset(t for t in getattr(self._model, "vocab_dict", {}) if t and t != "\x00")
 
-    def save(self, directory: Path) -> list[Path]:
-        out = directory / DIR_NAME
+    def save(self, directory: Path, name: str = DIR_NAME) -> list[Path]:
+        out = directory / name
         out.mkdir(exist_ok=True)
         if self._n:
             self._model.save(str(out), show_progress=False)
@@ -56,8 +56,8 @@ class BM25Store:
         return sorted(p for p in out.iterdir() if p.is_file())
 
     @classmethod
-    def load(cls, directory: Path) -> BM25Store:
-        src = directory / DIR_NAME
+    def load(cls, directory: Path, name: str = DIR_NAME) -> BM25Store:
+        src = directory / name
         store = cls.__new__(cls)
         try:
             store._n = int((src / "rows.txt").read_text(encoding="utf-8"))

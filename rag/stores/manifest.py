@@ -29,6 +29,8 @@ class Manifest(BaseModel):
     documents: dict[str, str] = Field(default_factory=dict, description="doc id → sha256 of its text")
     chunk_count: int = 0
     sentence_count: int = Field(0, description="sentence vectors (rag/sentences.py); 0 in older snapshots")
+    glossed: bool = Field(False, description="a BM25 index over English glosses of Chinese chunks (rag/translate.py); "
+                          "false in older snapshots")
     files: dict[str, str] = Field(default_factory=dict, description="relative path → sha256 of its bytes")
 
 

@@ -112,3 +112,33 @@ def test_stale_half_built_snapshot_is_removed_and_previous_kept(tmp_path: Path) 
     second = build_index(docs[:1], emb, settings, previous=first)
     assert not stale.exists()
     assert sorted(load_index(settings.index_dir).documents) == ["a"] and second.version != first.version
+
+
+def test_chinese_chunks_get_an_english_glossed_bm25_index(tmp_path: Path) -> None:
+    """English question words score Chinese chunks through their English glosses; English chunks have none."""
+    docs = [make_document("zh-pump", "研究人员发现，胰岛素泵可以改善糖尿病患者的血糖控制。"),
+            make_document("zh-food", "上海的小笼包和生煎包是很受欢迎的早餐。"),
+            make_document("en-pump", "Insulin pumps are small devices worn on the body.")]
+    settings = Settings(index_dir=tmp_path / "idx", sentence_vectors=False)
+    built = build_index(docs, HashEmbedder(), settings)
+    snap = load_index(settings.index_dir)
+    assert built.manifest.glossed and built.glossed is not None and snap.glossed is not None
+    assert len(snap.glossed) == len(snap.chunks)
+    scores = snap.glossed.scores(["insulin", "pump", "diabetes"])
+    rows = {c.doc_id: i for i, c in enumerate(snap.chunks)}
+    assert scores[rows["zh-pump"]] > 0 and scores[rows["zh-food"]] == 0 and scores[rows["en-pump"]] == 0
+    np.testing.assert_allclose(scores, built.glossed.scores(["insulin", "pump", "diabetes"]))  # saved == built
+    from rag.engine import Engine
+
+    hits = Engine(settings, HashEmbedder(), snap).search("Do insulin pumps help diabetes patients?", 3).hits
+    assert "zh-pump" in [h.chunk.doc_id for h in hits[:2]]
+
+
+def test_snapshot_without_glosses_loads_and_answers(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "idx", sentence_vectors=False, passage_glosses=False)
+    build_index(list(iter_corpus(CORPUS))[:2], HashEmbedder(), settings)
+    snap = load_index(settings.index_dir)
+    assert not snap.manifest.glossed and snap.glossed is None and not (snap.path / "bm25_gloss").exists()
+    from rag.engine import Engine
+
+    assert Engine(settings, HashEmbedder(), snap).search("What does the report say about hospitals?", 3).hits

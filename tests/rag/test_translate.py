@@ -1,0 +1,23 @@
+"""Dictionary translation of questions and passages (CC-CEDICT + glossary), offline."""
+
+from rag.text import tokenize
+from rag.translate import QueryExpander
+
+
+def test_chinese_question_is_translated_word_by_word_into_english() -> None:
+    variants = QueryExpander().expand("国家药监局批准了多少个医疗器械？", "zh")
+    assert variants[0] == "国家药监局批准了多少个医疗器械？" and len(variants) == 2
+    assert {"nmpa", "medical", "device"} <= set(tokenize(variants[1]))
+
+
+def test_english_question_keeps_numbers_and_percentages_whole() -> None:
+    translated = QueryExpander().expand("Did the FDA clear 1,000 medical devices, up 53%?", "en")[1].split()
+    assert "1,000" in translated and "53%" in translated and "医疗器械" in translated
+
+
+def test_chinese_passage_gloss_is_english_and_other_passages_get_none() -> None:
+    expander = QueryExpander()
+    gloss = expander.gloss_passage("国家药品监督管理局批准了132个三类人工智能医疗器械。", "zh")
+    assert {"nmpa", "approval", "132", "medical", "device"} <= set(tokenize(gloss))
+    assert expander.gloss_passage("The FDA has cleared more than 1,000 devices.", "en") == ""
+
