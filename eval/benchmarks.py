@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
-from rag.embedders import Embedder, make_embedder
+from rag.embedders import Embedder, embedder_for
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.index import IndexSnapshot, build_index, load_index
@@ -471,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import faiss
 
     faiss.omp_set_num_threads(1)
-    embedder = make_embedder(spec or Settings().embedder)
+    embedder = embedder_for(Settings(), spec)
     report = run_benchmarks(opts, embedder)
     print(markdown(report))
     say(f"wrote {opts.out_dir / 'benchmarks.json'} and {opts.out_dir / 'benchmarks.md'}")

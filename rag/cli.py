@@ -31,7 +31,7 @@ def _settings(args: argparse.Namespace, index_arg: str = "index") -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from rag.embedders import make_embedder
+    from rag.embedders import embedder_for
     from rag.engine import corpus_documents
     from rag.errors import IndexMissing
     from rag.index import build_index, load_index
@@ -42,7 +42,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.store:
         settings = settings.model_copy(update={"store": args.store})
     docs = corpus_documents(settings)
-    embedder = make_embedder(settings.embedder)
+    embedder = embedder_for(settings)
     previous = None
     try:
         previous = load_index(settings.index_dir, embedder.name)

