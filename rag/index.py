@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -98,10 +99,17 @@ def embedding_input(title: str, text: str) -> str:
     return f"{title}\n{unglue(text)}" if title else unglue(text)
 
 
+@functools.lru_cache(maxsize=1)
+def _gloss_expander() -> QueryExpander:
+    """Built once per process: its jieba dictionary takes ~1 s to load, which every document upload would pay.
+    No corpus vocabulary, so a gloss depends on the chunk's text alone."""
+    return QueryExpander()
+
+
 def _glossed_bm25(chunks: list[Chunk]) -> BM25Store:
     """BM25 over the English glosses of Chinese chunks (QueryExpander.gloss_passage), row i ↔ chunk i; rows of
     other chunks are empty."""
-    expander = QueryExpander()  # no corpus vocabulary: a gloss depends on the chunk's text alone
+    expander = _gloss_expander()
     return BM25Store([tokenize(expander.gloss_passage(unglue(c.text), c.lang)) for c in chunks])
 
 
