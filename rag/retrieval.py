@@ -178,7 +178,7 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         gloss_rank: list[int] = []
         if lang == "zh" and q_lang == "en" and snapshot.glossed is not None:
             # An English question's words against the English glosses of Chinese passages (rag/translate.py,
-            # gloss_passage): gold en→zh MRR@10 0.45 → 0.57, XQuAD en→zh R@1 0.774 → 0.788 (README, Evaluation).
+            # gloss_passage): gold en→zh MRR@10 0.45 → 0.59, XQuAD en→zh R@1 0.774 → 0.788 (README, Evaluation).
             glossed = snapshot.glossed.scores(tokenize(query.texts[0]))
             glossed[~rows_mask] = 0
             gloss_rank = top_rows(glossed, CANDIDATES)
