@@ -8,7 +8,7 @@ from rag.config import Settings
 from rag.documents import iter_corpus, make_document
 from rag.embedders import CountingEmbedder, Embedder, HashEmbedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
-from rag.index import build_index, load_index
+from rag.index import _gloss_expander, build_index, load_index
 from rag.text import unglue
 from tests.conftest import CORPUS
 
@@ -26,9 +26,15 @@ def test_loaded_index_matches_the_corpus(index_dir: Path, embedder: Embedder) ->
 def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings, embedder: Embedder) -> None:
     previous = load_index(fresh_settings.index_dir, embedder.name)
     counting = CountingEmbedder(embedder)
+    glossings = _gloss_expander.cache_info()
     snap = build_index(list(iter_corpus(CORPUS)), counting, fresh_settings, previous=previous)
     assert counting.passages == 0
     assert np.array_equal(snap.vectors, previous.vectors)
+    # unchanged chunks keep their glosses: the glossing step (and its dictionary load) did not run
+    assert _gloss_expander.cache_info() == glossings
+    assert snap.glossed is not None and previous.glossed is not None
+    query = ["nvidia", "adoption"]
+    np.testing.assert_array_equal(snap.glossed.scores(query), previous.glossed.scores(query))
     # adding one document embeds only its chunks
     extra = make_document("extra-doc", "Hospitals in Shenzhen piloted AI triage kiosks in 2025. " * 3)
     counting2 = CountingEmbedder(embedder)
@@ -39,6 +45,8 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
                      for r, (s, e) in zip(snap2.sentences.rows, snap2.sentences.spans, strict=True) if r in new_rows}
     assert len(new_rows) == 1 and len(new_sentences) == 1  # the same sentence three times is embedded once
     assert counting2.passages == len(new_rows) + len(new_sentences)
+    assert _gloss_expander.cache_info() != glossings  # new chunks: glossed again
+    assert snap2.glossed is not None and len(snap2.glossed) == len(snap2.chunks)
     assert load_index(fresh_settings.index_dir).version == snap2.version
 
 
