@@ -76,7 +76,7 @@ class IndexSnapshot:
     transform: DenseTransform
     embed_keys: list[str]  # sha256 of (embedder, text actually embedded) per row: the re-embedding cache key
     sentences: SentenceIndex | None = None  # a finer dense view of the same chunks (rag/sentences.py)
-    glossed: BM25Store | None = None  # BM25 over each chunk's translation into the other language
+    glossed: BM25Store | None = None  # BM25 over the English glosses of Chinese chunks (other rows empty)
     chunk_langs: npt.NDArray[np.str_] = field(init=False)
 
     def __post_init__(self) -> None:
