@@ -534,7 +534,7 @@ def run_peer(settings: Settings, product: Any, work: Path, limit: int | None) ->
     lc_build = time.perf_counter() - t0
     # Ours runs the same MiniLM weights the way the product runs any sentence-transformers model (RAG_EMBED_BACKEND
     # auto: ONNX Runtime, one thread like the peer's torch below); a torch row shows what the runtime alone is worth.
-    st = SentenceTransformerEmbedder(model, backend="onnx", cache_dir=settings.model_cache_dir, num_threads=1)
+    st = SentenceTransformerEmbedder(model, backend="auto", cache_dir=settings.model_cache_dir, num_threads=1)
     st_torch = SentenceTransformerEmbedder(model, backend="torch")
     st_settings = settings.model_copy(update={"index_dir": work / "st-index", "cache_size": 0,
                                               "embedder": f"sentence-transformers:{model}"})
