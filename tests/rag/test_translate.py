@@ -1,7 +1,12 @@
 """Dictionary translation of questions and passages (CC-CEDICT + glossary), offline."""
 
+import logging
+from pathlib import Path
+
+import pytest
+
 from rag.text import tokenize
-from rag.translate import QueryExpander
+from rag.translate import QueryExpander, _cedict
 
 
 def test_chinese_question_is_translated_word_by_word_into_english() -> None:
@@ -21,3 +26,17 @@ def test_chinese_passage_gloss_is_english_and_other_passages_get_none() -> None:
     assert {"nmpa", "approval", "132", "medical", "device"} <= set(tokenize(gloss))
     assert expander.gloss_passage("The FDA has cleared more than 1,000 devices.", "en") == ""
 
+
+
+def test_parsed_dictionary_is_cached_on_disk_and_a_damaged_cache_is_reparsed(tmp_path: Path,
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    parse = _cedict.__wrapped__  # the uncached-in-memory function: each call below reads or writes the disk
+    fresh = parse(tmp_path)
+    [cached] = tmp_path.glob("cedict-*.marshal")
+    assert fresh[0]["医疗"] and "医疗" in fresh[1]["medical treatment"]
+    assert parse(tmp_path) == fresh and parse(None) == fresh
+    cached.write_bytes(cached.read_bytes()[:1000])  # truncated, as by a full disk
+    with caplog.at_level(logging.WARNING, logger="rag.translate"):
+        assert parse(tmp_path) == fresh
+    assert "unreadable dictionary cache" in caplog.text
+    assert parse(tmp_path) == fresh and cached.stat().st_size > 1_000_000  # rewritten whole
