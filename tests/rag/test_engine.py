@@ -119,3 +119,16 @@ def test_auto_translation_vectors_embed_english_questions_once(settings: Setting
     result = engine.search(FDA_EN, 5)
     assert len(result.queries) == 2 and len(engine._query_cache) == 1  # translated for BM25, embedded once
     assert FDA_QUOTE in result.hits[0].chunk.text
+
+
+def test_third_language_passages_follow_english_and_chinese_ones_but_stay_reachable(engine: Engine) -> None:
+    """The corpus's Japanese sections led the Chinese list for English questions; they now come after the
+    English and Chinese passages, first for a Japanese question, and within the top 10 where only they cover
+    the topic."""
+    def langs(question: str, k: int) -> list[str]:
+        return [str(engine.snapshot.chunk_langs[h.row]) for h in engine.search(question, k).hits]
+
+    assert "ja" not in langs("Should I look for a hospital where computers help check for cancer?", 5)
+    assert "ja" not in langs("在中国看病，外国人需要准备什么？", 5)
+    assert langs("中国でレーシック手術の費用はいくらですか？", 1) == ["ja"]
+    assert "ja" in langs("How much does LASIK eye surgery cost in China?", 10)
