@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,13 +54,23 @@ def _sentence_score(sentence_tokens: set[str], query_tokens: set[str]) -> float:
     return score
 
 
-def best_sentence(text: str, query_tokens: set[str]) -> tuple[int, int, float]:
-    """Span and score of the passage sentence sharing the most with the question (the first one on ties)."""
+# How much a sentence's cosine with the question (centred, rag/transform.py) adds to its word overlap score.
+# A shared 6-letter word scores log(7) ≈ 1.9; a close paraphrase scores a cosine of ~0.5 and so adds ~2.
+DENSE_WEIGHT = 4.0
+
+
+def best_sentence(text: str, query_tokens: set[str],
+                  similarity: Mapping[int, float] | None = None) -> tuple[int, int, float]:
+    """Span and score of the passage sentence that best matches the question (the first one on ties): shared
+    words, plus the sentence vector's cosine with the question where `similarity` (sentence start → cosine)
+    has one, so a paraphrase or another language's sentence can win."""
     best = (0, min(len(text), MAX_SENTENCE_CHARS), -1.0)
     for s, e in split_sentences(text):
         if e - s < 8:  # headings and table-cell fragments say nothing on their own
             continue
         score = _sentence_score(set(tokenize(text[s:e])), query_tokens)
+        if similarity:
+            score += DENSE_WEIGHT * max(similarity.get(s, 0.0), 0.0)
         if score > best[2]:
             best = (s, e, score)
     s, e, score = best
@@ -73,16 +83,18 @@ RELATIVE_SUPPORT = 0.6
 CANDIDATE_PASSAGES = 5
 
 
-def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit]) -> tuple[str, list[int]]:
+def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
+                      similarity: Mapping[int, Mapping[int, float]] | None = None) -> tuple[str, list[int]]:
     """Answer text and its citations: the best-matching sentences of the top passages, in rank order.
 
     Rank 1's best sentence always leads (retrieval already judged it most relevant); up to two more come
-    from later passages whose best sentence matches the question nearly as well.
+    from later passages whose best sentence matches the question nearly as well. `similarity` maps a hit's
+    row to its sentences' cosines with the question (Engine.sentence_similarity), by start in the chunk.
     """
     query_tokens = {t for q in query_texts for t in tokenize(q)}
     found = []
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
-        s, e, score = best_sentence(hit.chunk.text, query_tokens)
+        s, e, score = best_sentence(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row))
         found.append((rank, hit.chunk.text, s, e, score))
     if not found:
         return "", []

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, signals
-from rag.answer import DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
+from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
 from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
@@ -135,7 +135,7 @@ class Engine:
         confidence = self.abstention.confidence(self.signals(result))
         answered = bool(result.hits) and confidence >= self.abstention.threshold
         if answered:
-            text, citations = extractive_answer(result.queries, result.hits)
+            text, citations = extractive_answer(result.queries, result.hits, self.sentence_similarity(result))
         else:
             text, citations = NOT_COVERED[lang], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
@@ -145,6 +145,29 @@ class Engine:
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits})
         self._answer_cache.put(key, answer)
         return answer
+
+    def sentence_similarity(self, result: SearchResult) -> dict[int, dict[int, float]]:
+        """Per top hit (row): its sentences' cosines with the question, keyed by start in the chunk.
+
+        The sentence vectors are already in the index (rag/sentences.py); both sides are centred per language,
+        as for retrieval, so a Chinese sentence can answer an English question. Empty without sentence vectors.
+        """
+        snap = result.snapshot or self.snapshot
+        sent = snap.sentences
+        if sent is None or not len(sent) or result.question_vector is None or not result.hits:
+            return {}
+        rows = np.array(sorted({h.row for h in result.hits[:CANDIDATE_PASSAGES]}), dtype=np.int64)
+        idx = sent.of_chunks(rows)
+        if not len(idx):
+            return {}
+        question = snap.transform.apply_query(result.question_vector[None, :], result.language)[0]
+        sent_rows = sent.rows[idx]
+        centred = snap.transform.apply_documents(np.asarray(sent.vectors[idx]), list(snap.chunk_langs[sent_rows]))
+        cosines = centred @ question
+        out: dict[int, dict[int, float]] = {}
+        for i, row, cos in zip(idx.tolist(), sent_rows.tolist(), cosines.tolist(), strict=True):
+            out.setdefault(row, {})[sent.spans[i][0] - snap.chunks[row].start] = cos
+        return out
 
     def signals(self, result: SearchResult) -> Signals:
         """The abstention model's inputs for one search result."""

@@ -132,3 +132,27 @@ def test_third_language_passages_follow_english_and_chinese_ones_but_stay_reacha
     assert "ja" not in langs("在中国看病，外国人需要准备什么？", 5)
     assert langs("中国でレーシック手術の費用はいくらですか？", 1) == ["ja"]
     assert "ja" in langs("How much does LASIK eye surgery cost in China?", 10)
+
+
+def test_answer_sentence_can_win_on_meaning_over_shared_words() -> None:
+    from rag.answer import best_sentence
+    from rag.text import tokenize
+
+    text = "Tags: purchase Related Articles. Pharmacies must scan your passport for some medicines."
+    question = set(tokenize("Do I need ID to purchase drugs?"))
+    paraphrase = text.index("Pharmacies")
+    assert best_sentence(text, question)[0] == 0  # words alone pick the tag line
+    s, e, _ = best_sentence(text, question, {0: 0.05, paraphrase: 0.7})
+    assert text[s:e] == "Pharmacies must scan your passport for some medicines."
+
+
+def test_sentence_similarity_is_keyed_by_the_hits_own_sentence_starts(engine: Engine) -> None:
+    from rag.text import split_sentences
+
+    result = engine.search("Do I need my passport to buy medicine in China?", 5)
+    similarity = engine.sentence_similarity(result)
+    assert set(similarity) == {h.row for h in result.hits}
+    for hit in result.hits:
+        starts = {s for s, e in split_sentences(hit.chunk.text) if e - s >= 8}
+        assert set(similarity[hit.row]) == starts
+        assert all(-1.0 <= c <= 1.0 for c in similarity[hit.row].values())
