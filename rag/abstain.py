@@ -6,7 +6,9 @@ A raw cosine threshold does not separate the two (out-of-scope questions score 0
 - coverage: IDF-weighted share of the question's terms (or their translations) found in the best passage;
 - unknown: IDF-weighted share of the question's terms that occur nowhere in the corpus, in either language
   (a question about "PMDA" or "metformin" when no report mentions them);
-- bm25: the best BM25 score, squashed to 0-1.
+- bm25: the best BM25 score, squashed to 0-1;
+- sentence: the best raw cosine between the question and one sentence of the top passages (the index's
+  sentence vectors): a passage can be on the topic while no sentence in it says what was asked.
 Weights are fitted on the gold set by `python -m eval.calibrate` and stored in rag/data/abstention.json with
 the cross-validated precision and recall of refusals that they gave.
 """
@@ -31,7 +33,7 @@ from rag.retrieval import Hit
 from rag.text import jieba_tokenizer, tokenize
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "abstention.json"
-FEATURES = ("dense", "coverage", "unknown", "entity_missing", "bm25")
+FEATURES = ("dense", "coverage", "unknown", "entity_missing", "bm25", "sentence")
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Signals:
     unknown: float
     entity_missing: float  # share of the question's names (places, organisations, acronyms) absent from the top hits
     bm25: float
+    sentence: float
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -92,7 +95,7 @@ def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32], t
             hits: Sequence[Hit], doc_freq: dict[str, int], entity_groups: Sequence[set[str]] = ()) -> Signals:
     """Signals for one question. `term_groups` has one set per question term: the term and its translations."""
     if not hits:
-        return Signals(0.0, 0.0, 1.0, 1.0, 0.0)
+        return Signals(0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
     top_tokens = [set(tokenize(h.chunk.text)) for h in hits[:3]]
     # Raw (uncentred) cosine of the question and its best top-3 passage: one scale for both languages.
     dense = max(float(snapshot.vectors[h.row] @ question_vector) for h in hits[:3])
@@ -106,7 +109,13 @@ def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32], t
     bm25 = max(h.lexical for h in hits)
     seen = set().union(*top_tokens)
     missing = sum(1 for g in entity_groups if not g & seen) / len(entity_groups) if entity_groups else 0.0
-    return Signals(float(dense), best_cov, unknown, missing, float(1 - math.exp(-bm25 / 10)))
+    sentence = dense  # an index built without sentence vectors: the passage cosine stands in
+    sent = snapshot.sentences
+    if sent is not None and len(sent):
+        idx = sent.of_chunks(np.array([h.row for h in hits[:3]], dtype=np.int64))
+        if len(idx):
+            sentence = float((np.asarray(sent.vectors[idx]) @ question_vector).max())
+    return Signals(float(dense), best_cov, unknown, missing, float(1 - math.exp(-bm25 / 10)), sentence)
 
 
 class AbstentionModel:

@@ -1,0 +1,30 @@
+"""Calibrated abstention on the real index: the shipped model matches the signals, and refuses off-topic questions."""
+
+import json
+
+import pytest
+
+from rag.abstain import FEATURES, MODEL_FILE, AbstentionModel
+from rag.engine import Engine
+
+
+def test_shipped_model_was_fitted_on_the_current_signals() -> None:
+    """A model fitted on other features is ignored (every question answered), so refit when FEATURES change:
+    `python -m eval.calibrate --write`."""
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert data["features"] == list(FEATURES) and len(data["weights"]) == len(FEATURES)
+    assert AbstentionModel().meta["features"] == list(FEATURES)
+
+
+@pytest.mark.parametrize("question", ["How do I change a flat bicycle tyre?", "蛋炒饭怎么做才好吃？",
+                                      "Which team won the 1998 football World Cup?"])
+def test_off_topic_questions_are_refused(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.answered and answer.citations == []
+
+
+def test_covered_question_is_answered_and_its_sentence_signal_is_a_cosine(engine: Engine) -> None:
+    result = engine.search("How many AI-enabled medical devices has the FDA cleared?", 5)
+    s = engine.signals(result)
+    assert 0.0 < s.sentence <= 1.0
+    assert engine.ask("How many AI-enabled medical devices has the FDA cleared?").answered
