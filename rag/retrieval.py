@@ -86,13 +86,13 @@ def fuse_rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K,
 def dense_leg(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], k: int,
               allowed: npt.NDArray[np.int64] | None) -> dict[int, float]:
     """Row → best cosine over the query vectors (one per query variant)."""
-    best: dict[int, float] = {}
     scores, ids = snapshot.dense.search(query_vectors, k, allowed)
-    for srow, irow in zip(scores, ids, strict=True):
-        for s, i in zip(srow, irow, strict=True):
-            if i >= 0 and s > best.get(int(i), -np.inf):
-                best[int(i)] = float(s)
-    return best
+    scores, ids = scores.ravel(), ids.ravel()
+    keep = ids >= 0
+    scores, ids = scores[keep], ids[keep]
+    order = np.argsort(-scores, kind="stable")  # best first, so np.unique's first index is each row's best
+    rows, first = np.unique(ids[order], return_index=True)
+    return dict(zip(rows.tolist(), scores[order][first].tolist(), strict=True))
 
 
 def lexical_scores(snapshot: IndexSnapshot, queries: Sequence[str]) -> npt.NDArray[np.float32]:

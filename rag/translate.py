@@ -142,6 +142,7 @@ class QueryExpander:
         self.vocabulary = vocabulary
         self._llm_cache: dict[tuple[str, str], str | None] = {}
         self._tokenizer = jieba_tokenizer(w for w in self.gloss_zh_en if _HAN_RE.search(w))
+        self._gloss_starts = frozenset(k.split(" ", 1)[0] for k in self.gloss_en_zh if " " in k)
 
     def expand(self, question: str, lang: str) -> list[str]:
         translated = self.to_english(question) if lang == "zh" else self.to_chinese(question)
@@ -234,11 +235,15 @@ class QueryExpander:
     def to_chinese(self, question: str) -> str:
         """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
         _, en_zh = _cedict()
+        starts = _phrase_starts()
         words = _WORD_RE.findall(normalize(question))
         out: list[str] = []
         i = 0
         while i < len(words):
-            for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            # Only a word that begins some multi-word entry can begin a phrase: the others go straight to
+            # single-word lookup (each phrase tried costs several dictionary probes, ~1.3 ms per question).
+            longest = MAX_PHRASE_WORDS if words[i] in starts or words[i] in self._gloss_starts else 1
+            for n in range(min(longest, len(words) - i), 0, -1):
                 phrase = " ".join(words[i:i + n])
                 if n == 1 and (phrase in _EN_STOPWORDS or len(phrase) < 2):
                     found: list[str] | None = []
@@ -268,6 +273,13 @@ class QueryExpander:
             return senses
         known = [s for s in senses if all(t in self.vocabulary for t in tokenize(s))]
         return known + [s for s in senses if s not in known]
+
+
+@functools.lru_cache(maxsize=1)
+def _phrase_starts() -> frozenset[str]:
+    """First words of the dictionary's multi-word English entries. A phrase's other forms (_english_forms)
+    change only its end, so a phrase whose first word is not here has no entry."""
+    return frozenset(k.split(" ", 1)[0] for k in _cedict()[1] if " " in k)
 
 
 def _english_forms(phrase: str) -> Iterable[str]:
