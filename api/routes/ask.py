@@ -83,7 +83,8 @@ async def ask(request: Request, engine: EngineDep,
     if req.stream:
         return StreamingResponse(_sse_events(req.question, answer, summarizer, engine),
                                  media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await run_in_threadpool(summarizer.summarize, req.question, answer)
+    if not isinstance(summarizer, ExtractiveSummarizer):  # it returns the answer unchanged: no second thread hop
+        answer = await run_in_threadpool(summarizer.summarize, req.question, answer)
     return AskResponse.from_answer(req.question, answer, engine)
 
 
