@@ -11,7 +11,6 @@ import functools
 import hashlib
 import logging
 import marshal
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.config import DEFAULT_MODEL_CACHE_DIR
+from rag.stores.manifest import write_atomic
 from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, to_simplified, tokenize
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,10 @@ def _cedict(cache_dir: Path | None = CEDICT_CACHE_DIR) -> tuple[dict[str, list[s
     tables = _parse_cedict(text.decode("utf-8"))
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(tables))
-        os.replace(tmp, cached)  # atomic: a concurrent reader sees the whole file or none
+        write_atomic(cached, marshal.dumps(tables))  # a concurrent reader sees the whole file or none
+        for stale in cache_dir.glob("cedict-*.marshal"):  # an older dictionary's or parser's: never read again
+            if stale != cached:
+                stale.unlink(missing_ok=True)
     except OSError as e:
         logger.info("not caching the parsed dictionary in %s (%s)", cache_dir, e)
     return tables

@@ -40,3 +40,8 @@ def test_parsed_dictionary_is_cached_on_disk_and_a_damaged_cache_is_reparsed(tmp
         assert parse(tmp_path) == fresh
     assert "unreadable dictionary cache" in caplog.text
     assert parse(tmp_path) == fresh and cached.stat().st_size > 1_000_000  # rewritten whole
+    stale = tmp_path / "cedict-0000000000000000.marshal"  # an older dictionary's or parser's cache
+    stale.write_bytes(b"old")
+    cached.unlink()
+    assert parse(tmp_path) == fresh
+    assert [p.name for p in tmp_path.iterdir()] == [cached.name]  # rewritten, the stale one and no temp file left
