@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, signals
+from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, question_terms, signals
 from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
 from rag.cache import LRUCache
 from rag.config import Settings
@@ -54,6 +54,9 @@ class SearchResult:
     # the snapshot the hits come from: a document write can swap `Engine.snapshot` mid-request, and signals
     # (rows of `vectors`), `index_version` and titles must come from the same version as the hits
     snapshot: IndexSnapshot | None = None
+    # the question's terms with their translations and IDF weights: retrieval's language prior and the
+    # abstention signals both use them
+    terms: tuple[tuple[frozenset[str], float], ...] = ()
 
 
 class Engine:
@@ -105,6 +108,7 @@ class Engine:
         lang = question_language(q)
         t0 = time.perf_counter()
         queries = self.expander.expand(q, lang)
+        terms = question_terms(snap, self.expander.term_groups(q), self._doc_freq)
         other = "en" if lang == "zh" else "zh"
         t1 = time.perf_counter()
         mode = self.settings.translation_vectors
@@ -113,12 +117,12 @@ class Engine:
             # were both better without them); Chinese → English glosses find English evidence the question misses.
             mode = "raw" if lang == "zh" else "off"
         vectors = self._embed_queries(queries if mode != "off" else queries[:1])
-        prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw")
+        prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw", terms)
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()
         timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
-        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0], snap)
+        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0], snap, terms)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         """Extractive answer with citations, or a refusal when the reports don't cover the question."""
@@ -171,7 +175,6 @@ class Engine:
 
     def signals(self, result: SearchResult) -> Signals:
         """The abstention model's inputs for one search result."""
-        groups = self.expander.term_groups(result.question)
         # Each distinctive word of a name is checked on its own: "Health Canada" hinges on "canada".
         snap = result.snapshot or self.snapshot
         common = GENERIC_SHARE * len(snap.chunks)
@@ -180,7 +183,8 @@ class Engine:
         vector = result.question_vector
         if vector is None:
             vector = self._embed_queries([result.question])[0]
-        return signals(snap, vector, groups, result.hits, self._doc_freq, names)
+        terms = result.terms or question_terms(snap, self.expander.term_groups(result.question), self._doc_freq)
+        return signals(snap, vector, terms, result.hits, self._doc_freq, names)
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import Enum
 
@@ -145,6 +146,15 @@ class PreparedQuery:
     langs: list[str]  # language of each variant ("en" | "zh")
     vectors: npt.NDArray[np.float32]  # raw query embeddings of the first len(vectors) variants
     raw_translations: bool = True  # rank the candidates by raw translation vectors too (rag/retrieval.py)
+    # The question's terms, each with its translations, and its IDF weight (QueryExpander.term_groups): what
+    # `coverage` checks a passage for. Empty: the language prior uses the dense cosine alone.
+    terms: Sequence[tuple[frozenset[str], float]] = ()
+
+
+def coverage(terms: Sequence[tuple[frozenset[str], float]], tokens: AbstractSet[str]) -> float:
+    """IDF-weighted share of the question's terms that a passage's tokens contain (a term or a translation)."""
+    total = sum(w for _, w in terms)
+    return sum(w for group, w in terms if group & tokens) / total if total else 0.0
 
 
 def _group(lang: str) -> str:
@@ -231,6 +241,35 @@ def _sentence_rank(snapshot: IndexSnapshot, query: PreparedQuery, question: npt.
     return best_rows(rows, scores.astype(np.float32), CANDIDATES)
 
 
+# -- which language holds the answer --------------------------------------------------------------------------
+# Merging the two language lists by RRF score alone interleaves them, so whichever language holds the answer, the
+# other's best passages take every second slot: Chinese passages were in the top 5 for up to 51 of 166 answerable
+# gold questions, English-evidence ones included. Each language's evidence is its best centred cosine plus half
+# the term coverage of its best three passages; the language with more evidence moves up by up to
+# MAX_PRIOR_SHIFT. The two signals err in opposite directions (the cosine favours English, the bilingual term
+# groups favour Chinese); together they name the evidence language for 0.92 of the gold questions, either alone
+# for 0.77 / 0.85. Gold hit@5 0.819 → 0.855, MRR@10 0.652 → 0.686, no language pair lower on hit@5
+# (README, Evaluation).
+LANGUAGE_PRIOR = 0.01  # fused-score shift per unit of evidence difference
+COVERAGE_WEIGHT = 0.5
+PRIOR_PASSAGES = 3
+# At most three ranks' worth at the top of a list: enough to put the answering language's best few passages
+# first, not so much that the other language's best falls out of the top 10 (XQuAD mixed pool, where both
+# languages hold the answer: other@10 0.918 / 0.941 without the prior, 0.892 / 0.930 with it; uncapped 0.75 / 0.81).
+MAX_PRIOR_SHIFT = 1 / RRF_K - 1 / (RRF_K + 3)
+
+
+def language_evidence(snapshot: IndexSnapshot, query: PreparedQuery, fused: dict[int, float],
+                      dense: dict[int, float]) -> float:
+    """How strongly one language's candidates answer the question: best cosine + weighted term coverage."""
+    best = max(dense.values(), default=0.0)
+    if not query.terms or not fused:
+        return best
+    top = sorted(fused, key=lambda r: -fused[r])[:PRIOR_PASSAGES]
+    cov = max(coverage(query.terms, set(tokenize(snapshot.chunks[r].text))) for r in top)
+    return best + COVERAGE_WEIGHT * cov
+
+
 def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
                         filters: Filters | None = None) -> list[Hit]:
     """Language-aware hybrid search: each language gets its own fused list, merged by RRF score.
@@ -238,6 +277,8 @@ def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
     RRF scores depend only on ranks, so merging the two lists interleaves them: the best passage in each
     language takes one of the top two slots, and the question's own language wins ties. This keeps the
     multilingual model's preference for its own language from crowding out the other language's evidence.
+    A language prior (`language_evidence`) then moves the language that looks like it holds the answer up by a
+    few ranks.
     """
     allowed = allowed_rows(snapshot, filters or Filters())
     if allowed is not None and len(allowed) == 0:
@@ -246,11 +287,16 @@ def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
     served = {"en", "zh", "other", detect_language(query.texts[0])}
     merged: dict[int, float] = {}
     cosine: dict[int, float] = {}
-    for lang, (fused, dense) in language_lists(snapshot, query, allowed).items():
+    lists = language_lists(snapshot, query, allowed)
+    evidence = {lang: language_evidence(snapshot, query, fused, dense) for lang, (fused, dense) in lists.items()}
+    for lang, (fused, dense) in lists.items():
         tie_break = 1e-9 if lang == q_lang else 0.0
+        others = [v for other, v in evidence.items() if other != lang]
+        shift = LANGUAGE_PRIOR * (evidence[lang] - others[0]) / 2 if others else 0.0
+        shift = max(-MAX_PRIOR_SHIFT, min(MAX_PRIOR_SHIFT, shift))
         for row, score in fused.items():
             weight = 1.0 if snapshot.chunk_langs[row] in served else THIRD_LANGUAGE_WEIGHT
-            merged[row] = score * weight + tie_break
+            merged[row] = score * weight + tie_break + shift
         cosine.update(dense)
     order = sorted(merged, key=lambda r: -merged[r])[:k]
     bm25 = lexical_scores(snapshot, query.texts)

@@ -156,3 +156,24 @@ def test_sentence_similarity_is_keyed_by_the_hits_own_sentence_starts(engine: En
         starts = {s for s, e in split_sentences(hit.chunk.text) if e - s >= 8}
         assert set(similarity[hit.row]) == starts
         assert all(-1.0 <= c <= 1.0 for c in similarity[hit.row].values())
+
+
+def test_language_prior_leads_with_the_answering_language_and_keeps_the_other_in_the_top_10(engine: Engine) -> None:
+    """Merging the two language lists by rank alone gave an English-only topic's second or fourth slot to a
+    Chinese passage, and a Chinese-only topic's first slot to an English one."""
+    def langs(question: str) -> list[str]:
+        return ["zh" if engine.snapshot.chunk_langs[h.row] in ("zh", "ja") else "en"
+                for h in engine.search(question, 10).hits]
+
+    english_topic = langs(FDA_EN)
+    assert english_topic[:5] == ["en"] * 5 and "zh" in english_topic
+    chinese_topic = langs("NVIDIA调研显示整体AI采用率是多少？")
+    assert chinese_topic[:5] == ["zh"] * 5 and "en" in chinese_topic
+
+
+def test_coverage_counts_a_term_once_through_any_of_its_translations() -> None:
+    from rag.retrieval import coverage
+    terms = [(frozenset({"fda"}), 3.0), (frozenset({"approved", "批准"}), 1.0)]
+    assert coverage(terms, {"fda", "批准"}) == 1.0
+    assert coverage(terms, {"批准", "approved"}) == 0.25
+    assert coverage(terms, set()) == 0.0 and coverage([], {"fda"}) == 0.0
