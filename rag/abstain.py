@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.index import IndexSnapshot
-from rag.retrieval import Hit, coverage
+from rag.retrieval import Hit, Term, coverage
 from rag.text import jieba_tokenizer, tokenize
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "abstention.json"
@@ -96,13 +96,13 @@ def _build_posseg() -> Any:
 
 
 def question_terms(snapshot: IndexSnapshot, term_groups: Sequence[set[str]],
-                   doc_freq: dict[str, int]) -> tuple[tuple[frozenset[str], float], ...]:
+                   doc_freq: dict[str, int]) -> tuple[Term, ...]:
     """Each question term's group (the term and its translations) with the IDF of its rarest member."""
     return tuple((frozenset(g), max((idf(snapshot, t, doc_freq) for t in g), default=0.0)) for g in term_groups)
 
 
 def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
-            terms: Sequence[tuple[frozenset[str], float]], hits: Sequence[Hit], doc_freq: dict[str, int],
+            terms: Sequence[Term], hits: Sequence[Hit], doc_freq: dict[str, int],
             entity_groups: Sequence[set[str]] = ()) -> Signals:
     """Signals for one question. `terms` has one (group, IDF) per question term (`question_terms`)."""
     if not hits:

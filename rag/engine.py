@@ -22,7 +22,7 @@ from rag.documents import Document
 from rag.embedders import Embedder, embedder_for
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
-from rag.retrieval import Filters, Hit, PreparedQuery, search_multilingual
+from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.text import normalize, question_language, tokenize
 from rag.translate import QueryExpander
 
@@ -56,7 +56,7 @@ class SearchResult:
     snapshot: IndexSnapshot | None = None
     # the question's terms with their translations and IDF weights: retrieval's language prior and the
     # abstention signals both use them
-    terms: tuple[tuple[frozenset[str], float], ...] = ()
+    terms: tuple[Term, ...] = ()
 
 
 class Engine:

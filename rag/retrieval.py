@@ -139,6 +139,10 @@ SENTENCE_WEIGHT = 0.5
 THIRD_LANGUAGE_WEIGHT = 0.9
 
 
+# A question term with its translations, weighted by IDF (rag/abstain.py, question_terms).
+Term = tuple[frozenset[str], float]
+
+
 @dataclass(frozen=True)
 class PreparedQuery:
     """A question's variants: texts[0] is the question; the rest are translations (see rag/translate.py)."""
@@ -149,10 +153,10 @@ class PreparedQuery:
     raw_translations: bool = True  # rank the candidates by raw translation vectors too (rag/retrieval.py)
     # The question's terms, each with its translations, and its IDF weight (QueryExpander.term_groups): what
     # `coverage` checks a passage for. Empty: the language prior uses the dense cosine alone.
-    terms: Sequence[tuple[frozenset[str], float]] = ()
+    terms: Sequence[Term] = ()
 
 
-def coverage(terms: Sequence[tuple[frozenset[str], float]], tokens: AbstractSet[str]) -> float:
+def coverage(terms: Sequence[Term], tokens: AbstractSet[str]) -> float:
     """IDF-weighted share of the question's terms that a passage's tokens contain (a term or a translation)."""
     total = sum(w for _, w in terms)
     return sum(w for group, w in terms if group & tokens) / total if total else 0.0
