@@ -45,7 +45,8 @@ class Passage(BaseModel):
     doc_id: str
     title: str
     text: str = Field(description="Exactly document.text[start:end].")
-    score: float
+    score: float = Field(description="Ranking score, higher is better: reciprocal-rank fusion of the passage's "
+                         "language lists plus the language prior's shift. Compare within one response only.")
     start: int
     end: int
     language: str
