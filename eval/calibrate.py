@@ -26,15 +26,12 @@ from rag.engine import Engine
 
 def collect(engine: Engine, gold: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     rows = load_gold(gold)
-    xs, ys = [], []
-    for r in rows:
-        res = engine.search(r.question, 10)
-        xs.append(engine.signals(res).vector())
-        ys.append(1 if r.answerable else 0)
-    return np.array(xs), np.array(ys), [r.id for r in rows]
+    ys = np.array([1 if r.answerable else 0 for r in rows])
+    return collect_questions(engine, [r.question for r in rows]), ys, [r.id for r in rows]
 
 
 def collect_questions(engine: Engine, questions: list[str]) -> np.ndarray:
+    """The abstention signals of each question, one row per question."""
     return np.array([engine.signals(engine.search(q, 10)).vector() for q in questions])
 
 
