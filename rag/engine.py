@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, question_terms, signals
+from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, idf, question_terms, signals
 from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
 from rag.cache import LRUCache
 from rag.config import Settings
@@ -139,7 +139,9 @@ class Engine:
         confidence = self.abstention.confidence(self.signals(result))
         answered = bool(result.hits) and confidence >= self.abstention.threshold
         if answered:
-            text, citations = extractive_answer(result.queries, result.hits, self.sentence_similarity(result))
+            doc_freq = self._doc_freq
+            text, citations = extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
+                                                weight=lambda tok: idf(snap, tok, doc_freq))
         else:
             text, citations = NOT_COVERED[lang], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,

@@ -1,10 +1,11 @@
 import pytest
 
+from rag.chunking import Chunk
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.retrieval import Filters, Fusion, fuse_rrf, search, top_rows
+from rag.retrieval import Filters, Fusion, Hit, fuse_rrf, search, top_rows
 from tests.conftest import FDA_QUOTE
 
 FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
@@ -177,3 +178,45 @@ def test_coverage_counts_a_term_once_through_any_of_its_translations() -> None:
     assert coverage(terms, {"fda", "批准"}) == 1.0
     assert coverage(terms, {"批准", "approved"}) == 0.25
     assert coverage(terms, set()) == 0.0 and coverage([], {"fda"}) == 0.0
+
+
+def test_answer_sentence_weighs_shared_words_by_the_given_weight() -> None:
+    """With IDF weights (what the engine passes), one rare shared word outweighs a long common one; by word
+    length alone, the long one wins."""
+    from rag.answer import best_sentence
+    from rag.text import tokenize
+
+    text = "Healthcare organisations everywhere report progress. Abridge drafts the clinical note."
+    question = set(tokenize("Which tool drafts notes for healthcare organisations, Abridge?"))
+    rare = {"abridge": 4.0, "drafts": 3.0}
+    assert best_sentence(text, question)[0] == 0
+    s, e, _ = best_sentence(text, question, weight=lambda tok: rare.get(tok, 0.2))
+    assert text[s:e] == "Abridge drafts the clinical note."
+
+
+def test_a_question_asking_for_an_amount_prefers_a_sentence_with_a_number() -> None:
+    from rag.answer import QUANTITY_QUESTION, extractive_answer
+
+    assert QUANTITY_QUESTION.search("How many devices has the FDA cleared?")
+    assert QUANTITY_QUESTION.search("国家药监局批准了多少个AI医疗器械？")
+    assert not QUANTITY_QUESTION.search("Which regulator is stricter?")
+    text = "The FDA clears AI devices through a risk-based pathway. It has cleared 1,000 of them so far."
+    hit = Hit(Chunk("d:0-1", "d", 0, len(text), text, "en"), 1.0, 0.5, 1.0, 0)
+    answer, cited = extractive_answer(["How many AI devices has the FDA cleared?"], [hit])
+    assert answer.startswith("It has cleared 1,000 of them so far.") and cited == [1]
+    answer, _ = extractive_answer(["Does the FDA clear AI devices through a risk-based pathway?"], [hit])
+    assert answer.startswith("The FDA clears AI devices")
+
+
+def test_a_faq_question_in_a_passage_is_cited_with_the_answer_that_follows_it() -> None:
+    """The question sentence matches the user's question best, but the answer is what follows it; the cited
+    span covers both and stays an exact slice of the passage."""
+    from rag.answer import best_sentence
+    from rag.text import tokenize
+
+    faq = "问:从便利店或超市买药安全吗?答:仅适用于创可贴或维生素等非常基础的物品,任何真正的药品都不安全。"
+    text = f"快速问答。{faq}请去药店。"
+    s, e, _ = best_sentence(text, set(tokenize("在便利店或超市买药安全吗？")))
+    assert text[s:e] == faq
+    ending = "Can I buy medicine at a supermarket?"  # nothing follows the question: no answer to cite here
+    assert best_sentence(ending, set(tokenize(ending)))[2] == -1.0
