@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.retrieval import Hit
-from rag.text import split_sentences, tokenize
+from rag.text import TOKEN_CACHE_SIZE, split_sentences, tokenize
 
 Lang = Literal["en", "zh"]
 
@@ -68,8 +69,9 @@ QUANTITY_QUESTION = re.compile(
     r"\bhow (?:many|much|long|big|large|fast|often)\b|\b(?:percentage|percent|share|proportion|rate|number|size|"
     r"cost|price|worth|count)\b|多少|几|多大|多长|多快|比例|百分|比率|增长率|规模|数量|占比", re.IGNORECASE)
 NUMBER_BONUS = 4.0
-# A sentence ending in a question mark asks rather than answers; in a report's FAQ ("问:…？答:…") the answer is
-# what follows. Such a sentence is cited together with what follows it, up to this many characters of answer.
+# A sentence ending in a question mark (or opening with "问:" / "Q:") asks rather than answers; in a report's FAQ
+# ("问:…？答:…") the answer is what follows. Such a sentence is quoted together with the rest of the question and
+# the answer after it, up to the first sentence that brings the answer to this many characters.
 FAQ_ANSWER_CHARS = 30
 
 
@@ -79,26 +81,74 @@ FAQ_ANSWER_CHARS = 30
 DENSE_WEIGHT = 4.0
 
 
+_QUESTION_START = ("问:", "问：", "Q:", "Q：")
+
+
+def _asks(sentence: str) -> bool:
+    return sentence.endswith(("?", "？")) or sentence.startswith(_QUESTION_START)
+
+
+Unit = tuple[int, int, bool, tuple[int, int] | None]  # start, end, is a table row, the row's table header
+
+
+@functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)  # the same top passages recur across questions, as in rag/text.py
+def answer_units(text: str) -> tuple[Unit, ...]:
+    """What an answer can quote: sentences of at least 8 characters (headings and cell fragments say nothing on
+    their own), except that a table row (a line with tabs) is one unit whatever punctuation its cells hold, and
+    carries the span of its table's header row (the block's first row, when it has no digits), whose words it is
+    read with: "合规监管 … 中高" answers "how severe is compliance" under the header "挑战类别 具体表现 影响程度".
+    The header row itself is not quoted."""
+    sentences = [(s, e) for s, e in split_sentences(text) if e - s >= 8]
+    units: list[Unit] = []
+    header: tuple[int, int] | None = None
+    in_table = False
+    for m in re.finditer(r"[^\n]+", text):
+        start, end = m.start(), m.end()
+        line = m.group(0)
+        if "\t" not in line or not line.strip():
+            in_table = False
+            units.extend((s, e, False, None) for s, e in sentences if start <= s < end)
+            continue
+        s, e = start + len(line) - len(line.lstrip()), start + len(line.rstrip())
+        if not in_table:
+            in_table = True
+            header = None
+            if not any(ch.isdigit() for ch in line):
+                header = (s, e)
+                continue
+        units.append((s, e, True, header))
+    return tuple(units)
+
+
 def best_sentence(text: str, query_tokens: set[str], similarity: Mapping[int, float] | None = None,
                   weight: Callable[[str], float] = length_weight, quantity: bool = False) -> tuple[int, int, float]:
-    """Span and score of the passage sentence that best matches the question (the first one on ties): shared
-    words, plus the sentence vector's cosine with the question where `similarity` (sentence start → cosine)
-    has one, so a paraphrase or another language's sentence can win. With `quantity` (the question asks for an
-    amount), a sentence with a number scores NUMBER_BONUS more. A question sentence's span runs on through
-    the answer that follows it."""
+    """Span and score of the passage sentence (or table row, `answer_units`) that best matches the question (the
+    first one on ties): shared words, plus the sentence vector's cosine with the question where `similarity`
+    (sentence start → cosine) has one, so a paraphrase or another language's sentence can win. With `quantity`
+    (the question asks for an amount), a sentence with a number scores NUMBER_BONUS more. A question sentence's
+    span runs on through the answer that follows it."""
     best = (0, min(len(text), MAX_SENTENCE_CHARS), -1.0)
-    spans = [(s, e) for s, e in split_sentences(text) if e - s >= 8]  # headings and cell fragments say nothing
-    for i, (s, e) in enumerate(spans):
+    units = answer_units(text)
+    for i, (s, e, row, header) in enumerate(units):
         sentence = text[s:e]
-        score = _sentence_score(set(tokenize(sentence)), query_tokens, weight)
+        tokens = set(tokenize(sentence))
+        if header:
+            tokens |= set(tokenize(text[header[0]:header[1]]))
+        score = _sentence_score(tokens, query_tokens, weight)
         if similarity:
-            score += DENSE_WEIGHT * max(similarity.get(s, 0.0), 0.0)
+            # A row holds one or more of the index's sentences (its cells' punctuation splits them): its best.
+            cos = (max((c for at, c in similarity.items() if s <= at < e), default=0.0) if row
+                   else similarity.get(s, 0.0))
+            score += DENSE_WEIGHT * max(cos, 0.0)
         if quantity and any(ch.isdigit() for ch in sentence):
             score += NUMBER_BONUS
-        if sentence.endswith(("?", "？")):
-            follow = [end for _, end in spans[i + 1:] if end - e <= MAX_SENTENCE_CHARS]
-            reach = next((end for end in follow if end - e >= FAQ_ANSWER_CHARS), follow[-1] if follow else e)
-            if reach == e:
+        if _asks(sentence):
+            answer_start = next((j for j in range(i + 1, len(units)) if not _asks(text[units[j][0]:units[j][1]])),
+                                len(units))
+            follow = [end for _, end, _, _ in units[answer_start:] if end - s <= MAX_SENTENCE_CHARS]
+            answer_from = units[answer_start][0] if answer_start < len(units) else e
+            reach = next((end for end in follow if end - answer_from >= FAQ_ANSWER_CHARS), follow[-1] if follow else e)
+            if reach <= e:
                 continue  # the answer is in the next passage, if anywhere
             e = reach
         if score > best[2]:

@@ -218,5 +218,27 @@ def test_a_faq_question_in_a_passage_is_cited_with_the_answer_that_follows_it() 
     text = f"快速问答。{faq}请去药店。"
     s, e, _ = best_sentence(text, set(tokenize("在便利店或超市买药安全吗？")))
     assert text[s:e] == faq
+    two = "问:我定期服用一种处方药。能在中国续方吗?答:可以,但您必须先看中国医生。带上您海外的病历和处方。"
+    s, e, _ = best_sentence(two, set(tokenize("我定期服用的处方药在中国能续方吗？")))
+    assert two[s:e] == two  # the question's two sentences, then the answer up to 30 characters and beyond
     ending = "Can I buy medicine at a supermarket?"  # nothing follows the question: no answer to cite here
     assert best_sentence(ending, set(tokenize(ending)))[2] == -1.0
+
+
+def test_a_table_row_is_quoted_whole_and_read_with_its_header() -> None:
+    """A row's cells may hold sentence punctuation (；), yet the row is one quote; the header's words count for
+    every row, and the header alone is never the answer."""
+    from rag.answer import answer_units, best_sentence
+    from rag.text import tokenize
+
+    table = "挑战类别\t具体表现\t影响程度\n人才短缺\t复合型人才稀缺；培训不足\t高\n合规监管\t监管框架严格；可解释性要求\t中高\n"
+    text = "## 主要挑战\n\n" + table + "\n结论：机会大于挑战。"
+    units = answer_units(text)
+    rows = [text[s:e] for s, e, row, _ in units if row]
+    assert rows == ["人才短缺\t复合型人才稀缺；培训不足\t高", "合规监管\t监管框架严格；可解释性要求\t中高"]
+    header = text.index("挑战类别")
+    assert all(h == (header, header + len("挑战类别\t具体表现\t影响程度")) for _, _, row, h in units if row)
+    s, e, _ = best_sentence(text, set(tokenize("合规监管这项挑战的影响程度是什么？")))
+    assert text[s:e] == "合规监管\t监管框架严格；可解释性要求\t中高"
+    numbered = "年份\t规模\n2024\t100亿\n2025\t130亿\n"  # a first row with digits is data, not a header
+    assert [h for _, _, row, h in answer_units("2023\t80亿\n" + numbered) if row][0] is None
