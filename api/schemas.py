@@ -54,6 +54,14 @@ class Passage(BaseModel):
     lexical_score: float = 0.0
 
 
+class Quote(BaseModel):
+    rank: int = Field(description="The passage it is quoted from, as in `citations`.")
+    doc_id: str
+    start: int
+    end: int
+    text: str = Field(description="Exactly document.text[start:end]: the sentence as the answer quotes it.")
+
+
 class AskResponse(BaseModel):
     question: str
     language: Literal["en", "zh"]
@@ -67,6 +75,9 @@ class AskResponse(BaseModel):
     disclaimer: str
     index_version: str
     timing_ms: dict[str, float]
+    quotes: list[Quote] = Field(default_factory=list, description="The sentences an extractive answer quotes, in "
+                                "its order, each with its exact place in its document; empty for a refusal and "
+                                "for an LLM summary, whose words are its own.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -74,7 +85,9 @@ class AskResponse(BaseModel):
                    passages=passages_of(answer.hits, engine, answer.titles), citations=answer.citations,
                    summarizer=answer.summarizer, fallback_reason=answer.fallback_reason,
                    confidence=round(answer.confidence, 4), disclaimer=answer.disclaimer,
-                   index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()})
+                   index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()},
+                   quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
+                           for q in answer.quotes])
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]

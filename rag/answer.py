@@ -7,8 +7,9 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
+from rag.chunking import Chunk
 from rag.retrieval import Hit
 from rag.text import TOKEN_CACHE_SIZE, split_sentences, tokenize
 
@@ -27,6 +28,17 @@ MAX_SENTENCES = 3  # one per passage from the top three: enough to answer, short
 MAX_SENTENCE_CHARS = 400
 
 
+@dataclass(frozen=True)
+class Quote:
+    """A sentence the answer quotes, as offsets into its document: `document.text[start:end]` is the quote."""
+
+    rank: int  # the passage it comes from, 1-based as in `citations`
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
 @dataclass
 class Answer:
     """What the service returns: the text, which passages it cites (1-based ranks) and whether it answered."""
@@ -43,6 +55,7 @@ class Answer:
     index_version: str = ""
     timing_ms: dict[str, float] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # doc id → title in the `index_version` snapshot
+    quotes: list[Quote] = field(default_factory=list)  # what an extractive answer quotes; empty for an LLM summary
 
 
 def length_weight(token: str) -> float:
@@ -163,10 +176,16 @@ RELATIVE_SUPPORT = 0.6
 CANDIDATE_PASSAGES = 5
 
 
+class Extract(NamedTuple):
+    text: str  # the quoted sentences, each followed by its [n]
+    citations: list[int]
+    quotes: list[Quote]
+
+
 def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
                       similarity: Mapping[int, Mapping[int, float]] | None = None,
-                      weight: Callable[[str], float] = length_weight) -> tuple[str, list[int]]:
-    """Answer text and its citations: the best-matching sentences of the top passages, in rank order.
+                      weight: Callable[[str], float] = length_weight) -> Extract:
+    """Answer text, its citations and its quotes: the best-matching sentences of the top passages, in rank order.
 
     Rank 1's best sentence always leads (retrieval already judged it most relevant); up to two more come
     from later passages whose best sentence matches the question nearly as well. `similarity` maps a hit's
@@ -176,18 +195,21 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
     """
     query_tokens = {t for q in query_texts for t in tokenize(q)}
     quantity = bool(query_texts) and QUANTITY_QUESTION.search(query_texts[0]) is not None
-    found = []
+    found: list[tuple[int, Chunk, int, int, float]] = []
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
         s, e, score = best_sentence(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weight, quantity)
-        found.append((rank, hit.chunk.text, s, e, score))
+        found.append((rank, hit.chunk, s, e, score))
     if not found:
-        return "", []
+        return Extract("", [], [])
     best = max(f[4] for f in found)
     parts: list[str] = []
     cited: list[int] = []
+    quotes: list[Quote] = []
     seen: set[str] = set()
-    for rank, text, s, e, score in found:
-        sentence = text[s:e].strip()
+    for rank, chunk, s, e, score in found:
+        s += len(chunk.text[s:e]) - len(chunk.text[s:e].lstrip())
+        e -= len(chunk.text[s:e]) - len(chunk.text[s:e].rstrip())
+        sentence = chunk.text[s:e]
         if not sentence or sentence in seen or len(parts) >= MAX_SENTENCES:
             continue
         if rank > 1 and (score <= 0 or score < RELATIVE_SUPPORT * best):
@@ -196,4 +218,5 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
         suffix = "…" if e - s >= MAX_SENTENCE_CHARS else ""
         parts.append(f"{sentence}{suffix} [{rank}]")
         cited.append(rank)
-    return " ".join(parts), cited
+        quotes.append(Quote(rank, chunk.doc_id, chunk.start + s, chunk.start + e, sentence))
+    return Extract(" ".join(parts), cited, quotes)

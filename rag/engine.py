@@ -140,15 +140,16 @@ class Engine:
         answered = bool(result.hits) and confidence >= self.abstention.threshold
         if answered:
             doc_freq = self._doc_freq
-            text, citations = extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
-                                                weight=lambda tok: idf(snap, tok, doc_freq))
+            text, citations, quotes = extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
+                                                        weight=lambda tok: idf(snap, tok, doc_freq))
         else:
-            text, citations = NOT_COVERED[lang], []
+            text, citations, quotes = NOT_COVERED[lang], [], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
                       total=(time.perf_counter() - t0) * 1e3)
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
                         index_version=snap.version, timing_ms=timing,
-                        titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits})
+                        titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
+                        quotes=quotes)
         self._answer_cache.put(key, answer)
         return answer
 

@@ -288,15 +288,31 @@
     ]);
   }
 
-  function passageQuote(p) {
-    return el("blockquote", { className: "passage-text", lang: langAttr(p.language) }, [String(p.text)]);
+  /** The passage text; the sentences the answer quotes from it (`quotes`, document offsets) are marked. */
+  function passageQuote(p, quotes) {
+    const text = String(p.text);
+    const spans = (quotes || [])
+      .filter((q) => q && q.rank === p.rank && Number.isInteger(q.start) && Number.isInteger(q.end))
+      .map((q) => [q.start - p.start, q.end - p.start])
+      .filter(([s, e]) => s >= 0 && e <= text.length && s < e)
+      .sort((a, b) => a[0] - b[0]);
+    const parts = [];
+    let at = 0;
+    for (const [s, e] of spans) {
+      if (s < at) continue; // overlapping quotes: the first one is marked
+      if (s > at) parts.push(text.slice(at, s));
+      parts.push(el("mark", { className: "quoted", text: text.slice(s, e) }));
+      at = e;
+    }
+    if (at < text.length) parts.push(text.slice(at));
+    return el("blockquote", { className: "passage-text", lang: langAttr(p.language) }, parts);
   }
 
-  function citationPanel(p) {
+  function citationPanel(p, quotes) {
     const id = "cite-panel-" + p.rank;
     const heading = tr(el("h3", { id: id + "-heading" }), "sourceHeading", { n: p.rank });
     return el("div", { id, className: "source-panel", role: "region", "aria-labelledby": id + "-heading", hidden: true },
-      [heading, passageQuote(p), passageMeta(p)]);
+      [heading, passageQuote(p, quotes), passageMeta(p)]);
   }
 
   function toggleCitation(rank) {
@@ -381,7 +397,7 @@
     const answered = r.answered !== false;
     if (answered) {
       const { p, cited } = answerParagraph(r.answer, byRank, r.language);
-      const panels = el("div", { className: "source-panels" }, cited.map((rank) => citationPanel(byRank.get(rank))));
+      const panels = el("div", { className: "source-panels" }, cited.map((rank) => citationPanel(byRank.get(rank), r.quotes)));
       const notes = [];
       if (r.fallback_reason) notes.push(tr(el("p", { className: "note" }), "fallback", { reason: r.fallback_reason }));
       else notes.push(tr(el("p", { className: "note" }), r.summarizer && r.summarizer !== "extractive" ? "llm" : "extractive"));

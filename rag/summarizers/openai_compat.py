@@ -88,7 +88,8 @@ class OpenAICompatSummarizer:
         logger.info("summary ok model=%s passages=%d citations=%d chars=%d ms=%.0f", self.client.model,
                     prompt.n_passages, len(checked.citations), len(checked.text), ms)
         return dataclasses.replace(answer, text=checked.text, citations=checked.citations, summarizer=self.name,
-                                   fallback_reason=None, timing_ms={**answer.timing_ms, "summarize": ms})
+                                   fallback_reason=None, timing_ms={**answer.timing_ms, "summarize": ms},
+                                   quotes=[])  # the summary is the LLM's words, not quoted sentences
 
     def _fallback(self, answer: Answer, reason: str, t0: float) -> Answer:
         ms = (time.perf_counter() - t0) * 1e3

@@ -19,6 +19,14 @@ def test_ask_contract_and_offsets_check_out(client: TestClient) -> None:
     for p in body["passages"]:
         doc = client.get(f"/v1/documents/{p['doc_id']}").json()
         assert doc["text"][p["start"]:p["end"]] == p["text"]
+    # Each quoted sentence: in the answer text, inside the passage it cites, at offsets that check out.
+    assert body["quotes"] and [q["rank"] for q in body["quotes"]] == body["citations"]
+    for q in body["quotes"]:
+        passage = body["passages"][q["rank"] - 1]
+        assert q["doc_id"] == passage["doc_id"] and passage["start"] <= q["start"] < q["end"] <= passage["end"]
+        assert client.get(f"/v1/documents/{q['doc_id']}").json()["text"][q["start"]:q["end"]] == q["text"]
+        assert f"{q['text']} [{q['rank']}]" in body["answer"]
+    assert "1,000" in body["quotes"][0]["text"]
 
 
 def test_ask_in_chinese(client: TestClient) -> None:
@@ -72,3 +80,8 @@ def test_odd_but_valid_questions_are_answered_not_crashed(client: TestClient) ->
     for q in ["🤖🏥?", "<script>alert(1)</script> FDA", "ＦＤＡ批准了多少个AI设备？", "FDA 批准 devices 数量", "?"]:
         r = client.post("/v1/ask", json={"question": q})
         assert r.status_code == 200, q
+
+
+def test_a_refusal_quotes_nothing(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "Who won the 2025 NBA Finals?"}).json()
+    assert body["answered"] is False and body["citations"] == [] and body["quotes"] == []

@@ -92,6 +92,7 @@ def test_summarize_returns_the_checked_llm_answer(client: TestClient, llm_client
     assert (body["answer"], body["citations"], body["summarizer"], body["fallback_reason"]) == (
         GOOD_EN, [1], "openai-compatible:fake-model", None)
     assert body["passages"] == plain["passages"] and "summarize" in body["timing_ms"]
+    assert plain["quotes"] and body["quotes"] == []  # the summary's words are the LLM's, not quotes
     assert len(peer.received) == 1
 
 
@@ -125,7 +126,7 @@ def test_llm_failures_fall_back_to_the_extractive_answer(client: TestClient, llm
     plain = ask(client)
     body = ask(llm_client, summarize=True)
     assert body["fallback_reason"] == reason and body["summarizer"] == "extractive"
-    assert (body["answer"], body["citations"]) == (plain["answer"], plain["citations"])
+    assert (body["answer"], body["citations"], body["quotes"]) == (plain["answer"], plain["citations"], plain["quotes"])
 
 
 def test_llm_down_or_slow_is_a_fallback_within_the_timeout(settings: Settings, engine: Engine,
@@ -157,7 +158,7 @@ def test_stream_with_an_llm_sends_tokens_then_the_checked_answer(llm_client: Tes
     _, tokens, done = check_stream_shape(events)
     assert sum(1 for name, _ in events if name == "token") > 3
     assert tokens == done["answer"] == GOOD_EN
-    assert done["summarizer"] == "openai-compatible:fake-model" and done["citations"] == [1]
+    assert done["summarizer"] == "openai-compatible:fake-model" and done["citations"] == [1] and done["quotes"] == []
 
 
 @pytest.mark.parametrize(("reply", "reason"), [

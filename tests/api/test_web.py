@@ -279,6 +279,8 @@ def test_english_question_renders_a_cited_answer(open_page: OpenPage) -> None:
     passage = next(p for p in body["passages"] if p["rank"] == ranks[0])
     assert panel.locator("blockquote").text_content() == passage["text"]
     assert FDA_QUOTE in passage["text"]
+    quoted = [q["text"] for q in body["quotes"] if q["rank"] == ranks[0]]
+    assert quoted and panel.locator("blockquote mark.quoted").all_text_contents() == quoted  # the quote, marked
     expect(panel).to_contain_text(passage["title"])
     expect(panel).to_contain_text(passage["doc_id"])
     expect(panel).to_contain_text(f"characters {passage['start']}–{passage['end']}")

@@ -202,9 +202,10 @@ def test_a_question_asking_for_an_amount_prefers_a_sentence_with_a_number() -> N
     assert not QUANTITY_QUESTION.search("Which regulator is stricter?")
     text = "The FDA clears AI devices through a risk-based pathway. It has cleared 1,000 of them so far."
     hit = Hit(Chunk("d:0-1", "d", 0, len(text), text, "en"), 1.0, 0.5, 1.0, 0)
-    answer, cited = extractive_answer(["How many AI devices has the FDA cleared?"], [hit])
+    answer, cited, quotes = extractive_answer(["How many AI devices has the FDA cleared?"], [hit])
     assert answer.startswith("It has cleared 1,000 of them so far.") and cited == [1]
-    answer, _ = extractive_answer(["Does the FDA clear AI devices through a risk-based pathway?"], [hit])
+    assert [(q.start, q.end, q.text) for q in quotes] == [(text.index("It"), len(text), text[text.index("It"):])]
+    answer, _, _ = extractive_answer(["Does the FDA clear AI devices through a risk-based pathway?"], [hit])
     assert answer.startswith("The FDA clears AI devices")
 
 
@@ -231,7 +232,8 @@ def test_a_table_row_is_quoted_whole_and_read_with_its_header() -> None:
     from rag.answer import answer_units, best_sentence
     from rag.text import tokenize
 
-    table = "挑战类别\t具体表现\t影响程度\n人才短缺\t复合型人才稀缺；培训不足\t高\n合规监管\t监管框架严格；可解释性要求\t中高\n"
+    table = ("挑战类别\t具体表现\t影响程度\n人才短缺\t复合型人才稀缺；培训不足\t高\n"
+             "合规监管\t监管框架严格；可解释性要求\t中高\n")
     text = "## 主要挑战\n\n" + table + "\n结论：机会大于挑战。"
     units = answer_units(text)
     rows = [text[s:e] for s, e, row, _ in units if row]
@@ -242,3 +244,19 @@ def test_a_table_row_is_quoted_whole_and_read_with_its_header() -> None:
     assert text[s:e] == "合规监管\t监管框架严格；可解释性要求\t中高"
     numbered = "年份\t规模\n2024\t100亿\n2025\t130亿\n"  # a first row with digits is data, not a header
     assert [h for _, _, row, h in answer_units("2023\t80亿\n" + numbered) if row][0] is None
+
+
+@pytest.mark.parametrize("question", [
+    "How many AI-enabled medical devices has the FDA cleared?", "美国FDA批准了多少款人工智能医疗器械？",
+    "合规监管这项挑战的影响程度被评为什么等级？", "我平时长期吃的处方药，在中国能接着开吗？",
+    "Can I bring medicine home from China?",
+])
+def test_every_quote_is_the_exact_document_text_at_its_offsets(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.answered and len(answer.quotes) == len(answer.citations)
+    for quote, rank in zip(answer.quotes, answer.citations, strict=True):
+        hit = answer.hits[rank - 1]
+        assert quote.rank == rank and quote.doc_id == hit.chunk.doc_id
+        assert hit.chunk.start <= quote.start < quote.end <= hit.chunk.end
+        assert engine.document(quote.doc_id).text[quote.start:quote.end] == quote.text
+        assert f"{quote.text} [{rank}]" in answer.text or f"{quote.text}… [{rank}]" in answer.text
