@@ -28,6 +28,7 @@ class Response:
     citations: list[int]
     latency_ms: float
     confidence: float = 0.0
+    quotes: list[tuple[str, int, int]] = field(default_factory=list)  # (doc_id, start, end) of quoted sentences
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Scored:
     answer_ok: float = 0.0
     cite_precision: float | None = None
     cite_recall: float = 0.0
+    quote_precision: float | None = None  # share of quoted sentences that overlap an evidence quote
+    quote_recall: float = 0.0  # share of evidence quotes that a quoted sentence overlaps
     first_relevant_rank: int | None = None
     confidence: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
@@ -71,7 +74,7 @@ def in_process_asker(index_dir: Path | None) -> tuple[Asker, Callable[[str], str
         a = engine.ask(question, top_k=RETRIEVAL_K)
         ms = (time.perf_counter() - t0) * 1e3
         return Response([(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in a.hits], a.answered, a.text,
-                        a.citations, ms, a.confidence)
+                        a.citations, ms, a.confidence, [(q.doc_id, q.start, q.end) for q in a.quotes])
 
     return ask, lambda doc_id: engine.document(doc_id).text
 
@@ -89,7 +92,8 @@ def http_asker(url: str) -> tuple[Asker, Callable[[str], str]]:
         r.raise_for_status()
         b = r.json()
         return Response([(p["doc_id"], p["start"], p["end"]) for p in b["passages"]], b["answered"], b["answer"],
-                        b["citations"], ms, float(b.get("confidence", 0.0)))
+                        b["citations"], ms, float(b.get("confidence", 0.0)),
+                        [(q["doc_id"], q["start"], q["end"]) for q in b.get("quotes", [])])
 
     def doc_text(doc_id: str) -> str:
         r = client.get(f"/v1/documents/{doc_id}")
@@ -129,6 +133,11 @@ def score(row: GoldRow, resp: Response, doc_text: Callable[[str], str]) -> Score
         s.cite_precision = sum(good) / len(cited)
     s.cite_recall = sum(any(d == q_doc and overlaps((st, en), span) for d, st, en in cited)
                         for q_doc, span in quotes) / max(1, len(quotes))
+    if resp.quotes:
+        s.quote_precision = sum(any(d == q_doc and overlaps((st, en), span) for q_doc, span in quotes)
+                                for d, st, en in resp.quotes) / len(resp.quotes)
+    s.quote_recall = sum(any(d == q_doc and overlaps((st, en), span) for d, st, en in resp.quotes)
+                         for q_doc, span in quotes) / max(1, len(quotes))
     return s
 
 
@@ -142,7 +151,8 @@ def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
     ans = [r for r in rows if r.answerable]
     oos = [r for r in rows if not r.answerable]
     out: dict[str, object] = {"n": len(rows), "answerable": len(ans), "out_of_scope": len(oos)}
-    for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall"):
+    for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall",
+              "quote_precision", "quote_recall"):
         out[m] = _mean([getattr(r, m) for r in ans])
     out["oos_refused"] = _mean([0.0 if r.answered else 1.0 for r in oos])
     out["answerable_refused"] = _mean([0.0 if r.answered else 1.0 for r in ans])
@@ -182,7 +192,7 @@ def build_report(scored: Sequence[Scored], meta: dict[str, object]) -> dict[str,
 
 
 COLUMNS = ["n", "hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall",
-           "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
+           "quote_precision", "quote_recall", "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
 
 
 def markdown(report: dict[str, Any]) -> str:

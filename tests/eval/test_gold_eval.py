@@ -38,3 +38,19 @@ def test_threshold_failures_are_reported() -> None:
     assert check_thresholds(report, {"min_hit5": 0.9, "max_answerable_refused": 0.05, "min_mrr": None}) == [
         "overall.hit5 = 0.5 (required >= 0.9)", "overall.answerable_refused = 0.2 (required <= 0.05)"]
     assert check_thresholds(report, {"min_hit5": 0.4}) == []
+
+
+def test_quote_metrics_count_quoted_sentences_that_overlap_the_evidence() -> None:
+    from eval.gold import Evidence, GoldRow
+    from eval.run import Response, score
+
+    doc = "Intro sentence here. The FDA has cleared 1,000 devices. NMPA approved 132 devices. Outro."
+    row = GoldRow("t-1", "q?", "en", "comparison", ("1,000",),
+                  (Evidence("d", "The FDA has cleared 1,000 devices."), Evidence("d", "NMPA approved 132 devices.")))
+    fda = doc.index("The FDA")
+    quoted = [("d", fda, fda + 10), ("d", 0, 20)]  # one inside the first evidence quote, one in the intro
+    s = score(row, Response([("d", 0, len(doc))], True, "The FDA has [1] Intro [1]", [1, 1], 1.0, quotes=quoted),
+              lambda _: doc)
+    assert (s.quote_precision, s.quote_recall) == (0.5, 0.5)
+    s = score(row, Response([("d", 0, len(doc))], False, "not covered", [], 1.0), lambda _: doc)
+    assert (s.quote_precision, s.quote_recall) == (None, 0.0)
