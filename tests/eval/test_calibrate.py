@@ -25,3 +25,28 @@ def test_refusal_rates() -> None:
 
     r = rates(np.array([0.1, 0.9, 0.2, 0.8]), np.array([0, 1, 1, 0]), 0.5)
     assert r == {"oos_refused": 0.5, "answerable_refused": 0.5, "refusal_precision": 0.5}
+
+
+def test_off_topic_training_questions_come_after_the_checked_ones(tmp_path: Path) -> None:
+    _squad(tmp_path / "squad" / "squad1.1.dev.minus-xquad.json", [f"q{i}" for i in range(10)])
+    checked = off_topic_questions(tmp_path, 3)["squad_en"]
+    train = off_topic_questions(tmp_path, 4, skip=3)["squad_en"]
+    assert len(train) == 4 and not set(train) & set(checked)
+    assert checked + train == off_topic_questions(tmp_path, 7)["squad_en"]
+
+
+def test_leave_one_out_never_sees_the_held_out_row_and_always_sees_the_extra_negatives() -> None:
+    import numpy as np
+
+    from eval.calibrate import fit, leave_one_out
+
+    # One feature; answerable rows high, out-of-scope rows low, and one outlier (an answerable row at 0.0): a
+    # model fitted with it rates it higher than the one that held it out.
+    x = np.array([[1.0], [1.1], [0.9], [1.2], [0.0], [-1.0], [-1.1]])
+    y = np.array([1, 1, 1, 1, 1, 0, 0])
+    extra = np.array([[-0.9], [-1.2], [-0.1], [0.1]])
+    p = leave_one_out(x, y, extra)
+    assert (p[:4] > 0.5).all() and (p[5:] < 0.5).all()
+    assert p[4] < fit(x, y, extra).predict_proba(x[4:5])[0, 1] < 0.5
+    only_positive = leave_one_out(x[:4], y[:4], extra)  # no out-of-scope gold rows: the extra ones still train it
+    assert (only_positive > 0.5).all()
