@@ -87,7 +87,6 @@ def leave_one_out(x: np.ndarray, y: np.ndarray, extra_negatives: np.ndarray) -> 
 
 
 def main() -> None:
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--gold", default=str(GOLD_DIR))
     ap.add_argument("--max-false-refusal", type=float, default=0.05)
