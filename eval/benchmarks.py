@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from eval.metrics import answer_contains
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
 from rag.embedders import Embedder, embedder_for
@@ -88,6 +89,7 @@ class Question:
     lang: str
     relevant: str  # doc id of the paragraph to find
     other: str = ""  # mixed pool only: the parallel paragraph in the other language
+    answers: tuple[str, ...] = ()  # answer strings found in the index asked (both languages' in the mixed pool)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def load_squad(path: Path, prefix: str, lang: str, max_articles: int | None = No
         doc_id = f"{prefix}-{i:04d}"
         docs.append(make_document(doc_id, p["context"], lang=lang))
         # stripped as Engine.search strips it, so every variant embeds and tokenizes the same text
-        questions += [Question(str(q["id"]), q["question"].strip(), lang, doc_id) for q in p["qas"]]
+        questions += [Question(str(q["id"]), q["question"].strip(), lang, doc_id,
+                               answers=tuple(a["text"] for a in q.get("answers", []))) for q in p["qas"]]
     return Dataset(docs, questions)
 
 
@@ -127,10 +130,13 @@ def sample(questions: Sequence[Question], n: int | None) -> list[Question]:
     return ordered[:n] if n else ordered
 
 
-def _swap(q: Question, src: str, dst: str, other: bool = False) -> Question:
-    """The question pointed at the parallel paragraph (`xquad-en-0007` ↔ `xquad-zh-0007`)."""
+def _swap(q: Question, src: str, dst: str, answers: tuple[str, ...], other: bool = False) -> Question:
+    """The question pointed at the parallel paragraph (`xquad-en-0007` ↔ `xquad-zh-0007`), whose answer strings
+    are `answers` (the parallel question's); in the mixed pool it keeps its own and adds those."""
     parallel = q.relevant.replace(src, dst, 1)
-    return Question(q.id, q.text, q.lang, q.relevant, parallel) if other else Question(q.id, q.text, q.lang, parallel)
+    if other:
+        return Question(q.id, q.text, q.lang, q.relevant, parallel, q.answers + answers)
+    return Question(q.id, q.text, q.lang, parallel, answers=answers)
 
 
 def plan(data_dir: Path, sets: Sequence[str], max_questions: int | None,
@@ -146,15 +152,17 @@ def plan(data_dir: Path, sets: Sequence[str], max_questions: int | None,
         # the mixed pool first: the monolingual indexes then reuse its cached passage vectors
         indexes.update({"xquad-mixed": en.docs + zh.docs, "xquad-en": en.docs, "xquad-zh": zh.docs})
         q_en, q_zh, n = sample(en.questions, max_questions), sample(zh.questions, max_questions), len(en.questions)
+        en_answers = {q.id: q.answers for q in en.questions}
+        zh_answers = {q.id: q.answers for q in zh.questions}
         tasks += [
             Task("xquad en", "xquad-en", q_en, n),
             Task("xquad zh", "xquad-zh", q_zh, n),
-            Task("xquad zh→en", "xquad-en", [_swap(q, "xquad-zh", "xquad-en") for q in q_zh], n),
-            Task("xquad en→zh", "xquad-zh", [_swap(q, "xquad-en", "xquad-zh") for q in q_en], n),
-            Task("xquad mixed, en questions", "xquad-mixed", [_swap(q, "xquad-en", "xquad-zh", True) for q in q_en],
-                 n, mixed=True),
-            Task("xquad mixed, zh questions", "xquad-mixed", [_swap(q, "xquad-zh", "xquad-en", True) for q in q_zh],
-                 n, mixed=True),
+            Task("xquad zh→en", "xquad-en", [_swap(q, "xquad-zh", "xquad-en", en_answers[q.id]) for q in q_zh], n),
+            Task("xquad en→zh", "xquad-zh", [_swap(q, "xquad-en", "xquad-zh", zh_answers[q.id]) for q in q_en], n),
+            Task("xquad mixed, en questions", "xquad-mixed",
+                 [_swap(q, "xquad-en", "xquad-zh", zh_answers[q.id], True) for q in q_en], n, mixed=True),
+            Task("xquad mixed, zh questions", "xquad-mixed",
+                 [_swap(q, "xquad-zh", "xquad-en", en_answers[q.id], True) for q in q_zh], n, mixed=True),
         ]
     single = {"squad": ("squad/squad1.1.dev.minus-xquad.json", "squad-en", "en", "squad-minus-xquad en"),
               "cmrc": ("cmrc2018/cmrc2018_dev.json", "cmrc-zh", "zh", "cmrc2018 zh"),
@@ -301,6 +309,11 @@ class Retriever:
         """Whatever `Engine.search` does today (expansion, transforms, fusion)."""
         return doc_ranking(self.engine.search(question, DEPTH).hits)
 
+    def answer(self, question: str) -> str:
+        """The product's extractive answer text (`Engine.extract`), abstention aside: the abstention model is
+        fitted to the reports, and every question here is answerable from its own index."""
+        return self.engine.extract(self.engine.search(question, DEPTH)).text
+
 
 # name → (retriever, question, question language) → ranked doc ids; a new variant is one line here
 VARIANTS: dict[str, Callable[[Retriever, str, str], list[str]]] = {
@@ -363,6 +376,9 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
             for variant, rank in variants.items():
                 t1 = time.perf_counter()
                 metrics[task.name][variant] = score(task, [rank(q.text, q.lang) for q in task.questions])
+                if variant == "product" and any(q.answers for q in task.questions):
+                    metrics[task.name][variant]["answer"] = float(np.mean(
+                        [answer_contains(retriever.answer(q.text), q.answers) for q in task.questions]))
                 shown = ", ".join(f"{k} {v:.3f}" for k, v in metrics[task.name][variant].items())
                 say(f"  {task.name} / {variant}: {shown} ({time.perf_counter() - t1:.1f}s)")
         cached.save()  # the product's expanded queries, if any
@@ -430,6 +446,13 @@ def markdown(report: dict[str, object]) -> str:
                   "own@5: the question's own-language paragraph in the top 5; other@10: the parallel paragraph in "
                   "the other language in the top 10; both@10: both in the top 10.", ""]
         lines += _table(mixed, variants, ["own@5", "other@10", "both@10"]) + [""]
+    answered = [r for r in rows if "answer" in r["metrics"].get("product", {})]  # type: ignore[attr-defined]
+    if answered:
+        lines += ["## Answer contains (product)", "",
+                  "The product's extractive answer (`Engine.extract`, abstention aside) contains one of the "
+                  "question's answer strings (in the mixed pool, either language's), matched as `rag eval` "
+                  "matches them.", ""]
+        lines += _table(answered, ["product"], ["answer"]) + [""]
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.text import normalize
+
 
 def hit_at(relevant: Sequence[bool], k: int) -> float:
     return 1.0 if any(relevant[:k]) else 0.0
@@ -33,3 +35,14 @@ def percentile(values: Sequence[float], q: float) -> float:
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Half-open spans share at least one character."""
     return a[0] < b[1] and b[0] < a[1]
+
+
+def normalize_answer(s: str) -> str:
+    """For matching answer strings: the service's text normalisation, without commas and spaces ("1,000" = "1000")."""
+    return normalize(s).replace(",", "").replace(" ", "")
+
+
+def answer_contains(text: str, answers: Sequence[str]) -> bool:
+    """Whether an answer text contains any of the acceptable answer strings."""
+    norm = normalize_answer(text)
+    return any(normalize_answer(a) in norm for a in answers)

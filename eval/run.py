@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import GoldRow, load_gold, quote_spans
-from eval.metrics import hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
-from rag.text import normalize
+from eval.metrics import answer_contains, hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
 
 RETRIEVAL_K = 10  # passages requested per question: hit@10, MRR@10 and nDCG@10 need ten
 
@@ -103,10 +102,6 @@ def http_asker(url: str) -> tuple[Asker, Callable[[str], str]]:
     return ask, doc_text
 
 
-def _norm_answer(s: str) -> str:
-    return normalize(s).replace(",", "").replace(" ", "")
-
-
 def score(row: GoldRow, resp: Response, doc_text: Callable[[str], str]) -> Scored:
     """Retrieval, answer, citation and abstention scores of one response."""
     s = Scored(row.id, row.kind, row.pair, row.language, row.answerable, resp.answered, resp.latency_ms,
@@ -125,8 +120,7 @@ def score(row: GoldRow, resp: Response, doc_text: Callable[[str], str]) -> Score
     s.mrr10 = reciprocal_rank(relevant, 10)
     s.ndcg10 = ndcg_at(gains, len(quotes), 10)
     s.first_relevant_rank = next((i + 1 for i, r in enumerate(relevant) if r), None)
-    answer = _norm_answer(resp.answer)
-    s.answer_ok = 1.0 if resp.answered and any(_norm_answer(a) in answer for a in row.answers) else 0.0
+    s.answer_ok = 1.0 if resp.answered and answer_contains(resp.answer, row.answers) else 0.0
     cited = [resp.passages[n - 1] for n in resp.citations if 1 <= n <= len(resp.passages)]
     if cited:
         good = [any(d == q_doc and overlaps((st, en), span) for q_doc, span in quotes) for d, st, en in cited]

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, idf, question_terms, signals
-from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Lang, extractive_answer
+from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Extract, Lang, extractive_answer
 from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
@@ -139,9 +139,7 @@ class Engine:
         confidence = self.abstention.confidence(self.signals(result))
         answered = bool(result.hits) and confidence >= self.abstention.threshold
         if answered:
-            doc_freq = self._doc_freq
-            text, citations, quotes = extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
-                                                        weight=lambda tok: idf(snap, tok, doc_freq))
+            text, citations, quotes = self.extract(result)
         else:
             text, citations, quotes = NOT_COVERED[lang], [], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
@@ -152,6 +150,13 @@ class Engine:
                         quotes=quotes)
         self._answer_cache.put(key, answer)
         return answer
+
+    def extract(self, result: SearchResult) -> Extract:
+        """The extractive answer from a search result's top passages, shared words weighted by their IDF."""
+        snap = result.snapshot or self.snapshot
+        doc_freq = self._doc_freq
+        return extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
+                                 weight=lambda tok: idf(snap, tok, doc_freq))
 
     def sentence_similarity(self, result: SearchResult) -> dict[int, dict[int, float]]:
         """Per top hit (row): its sentences' cosines with the question, keyed by start in the chunk.

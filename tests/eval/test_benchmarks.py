@@ -80,6 +80,11 @@ def test_xquad_plan_pairs_parallel_paragraphs() -> None:
     mixed = by_name["xquad mixed, en questions"].questions
     assert all(q.other == q.relevant.replace("xquad-en", "xquad-zh") for q in mixed)
     assert [q.id for q in by_name["xquad en"].questions] == [q.id for q in by_name["xquad zh"].questions]
+    # answer strings follow the index asked: English ones for zh→en, both languages' in the mixed pool
+    en_answers = {q.id: q.answers for q in by_name["xquad en"].questions}
+    zh_answers = {q.id: q.answers for q in by_name["xquad zh"].questions}
+    assert all(q.answers and q.answers == en_answers[q.id] for q in zh_en)
+    assert all(q.answers == en_answers[q.id] + zh_answers[q.id] for q in mixed)
 
 
 def test_cached_embedder_persists_queries_and_passages(tmp_path: Path) -> None:
@@ -111,20 +116,22 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     assert len(rows) == 6
     for row in rows.values():
         assert set(row["metrics"]) == set(VARIANTS)
-        for values in row["metrics"].values():
+        for variant, values in row["metrics"].items():
             expected = {"own@5", "other@10", "both@10"} if row["mixed"] else {"R@1", "R@5", "R@10", "MRR@10"}
-            assert set(values) == expected
+            assert set(values) == expected | ({"answer"} if variant == "product" else set())
             assert all(0.0 <= v <= 1.0 for v in values.values())
             if not row["mixed"]:
                 assert values["R@1"] <= values["R@5"] <= values["R@10"]
                 assert values["R@1"] <= values["MRR@10"] <= values["R@10"]
     assert rows["xquad en"]["metrics"]["dense"]["R@5"] > 0.8
     assert rows["xquad zh"]["metrics"]["dense"]["R@5"] > 0.8
+    assert rows["xquad en"]["metrics"]["product"]["answer"] > 0.5  # the extractive answer holds the answer span
 
     written = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
     assert written["rows"] == report["rows"]
     md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
     assert md == markdown(report) and "| xquad zh→en |" in md and "product MRR@10" in md
+    assert "## Answer contains (product)" in md and "product answer" in md
 
     again = CountingEmbedder(embedder)
     rerun = run_benchmarks(opts, again)
