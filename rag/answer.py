@@ -194,10 +194,12 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
     length).
     """
     query_tokens = {t for q in query_texts for t in tokenize(q)}
+    weights = {t: weight(t) for t in query_tokens}  # once per question, not once per sentence that shares it
     quantity = bool(query_texts) and QUANTITY_QUESTION.search(query_texts[0]) is not None
     found: list[tuple[int, Chunk, int, int, float]] = []
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
-        s, e, score = best_sentence(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weight, quantity)
+        s, e, score = best_sentence(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weights.__getitem__,
+                                    quantity)
         found.append((rank, hit.chunk, s, e, score))
     if not found:
         return Extract("", [], [])
