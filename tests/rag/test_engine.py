@@ -195,18 +195,43 @@ def test_answer_sentence_weighs_shared_words_by_the_given_weight() -> None:
 
 
 def test_a_question_asking_for_an_amount_prefers_a_sentence_with_a_number() -> None:
-    from rag.answer import QUANTITY_QUESTION, extractive_answer
+    from rag.answer import QUANTITY_QUESTION, best_sentence, extractive_answer
+    from rag.text import tokenize
 
     assert QUANTITY_QUESTION.search("How many devices has the FDA cleared?")
     assert QUANTITY_QUESTION.search("国家药监局批准了多少个AI医疗器械？")
     assert not QUANTITY_QUESTION.search("Which regulator is stricter?")
     text = "The FDA clears AI devices through a risk-based pathway. It has cleared 1,000 of them so far."
     hit = Hit(Chunk("d:0-1", "d", 0, len(text), text, "en"), 1.0, 0.5, 1.0, 0)
+    amount = set(tokenize("How many AI devices has the FDA cleared?"))
+    assert best_sentence(text, amount, quantity=True)[:2] == (text.index("It"), len(text))
+    assert best_sentence(text, amount)[:2] == (0, text.index(" It"))  # without the bonus, more shared words win
     answer, cited, quotes = extractive_answer(["How many AI devices has the FDA cleared?"], [hit])
-    assert answer.startswith("It has cleared 1,000 of them so far.") and cited == [1]
-    assert [(q.start, q.end, q.text) for q in quotes] == [(text.index("It"), len(text), text[text.index("It"):])]
+    assert "It has cleared 1,000 of them so far. [1]" in answer and cited == [1]
+    assert (text.index("It"), len(text), text[text.index("It"):]) in [(q.start, q.end, q.text) for q in quotes]
     answer, _, _ = extractive_answer(["Does the FDA clear AI devices through a risk-based pathway?"], [hit])
     assert answer.startswith("The FDA clears AI devices")
+
+
+def test_rank_one_s_second_sentence_joins_after_later_passages_in_passage_order() -> None:
+    """A passage that names its subject in one sentence and says what was asked in the next: both are quoted, in
+    passage order, with exact offsets; a later passage's good sentence keeps its place before that second one."""
+    from rag.answer import MAX_SENTENCES, extractive_answer
+
+    text = ("Ant Health's Afu assistant answers medical questions in Chinese. "
+            "Afu was first launched in 2024 under the name AQ. Other apps exist.")
+    hit = Hit(Chunk("d:0-1", "d", 100, 100 + len(text), text, "en"), 1.0, 0.5, 1.0, 0)
+    question = ["What name was Ant Health's Afu assistant launched under?"]
+    answer, cited, quotes = extractive_answer(question, [hit])
+    first, second = text[:text.index(" Afu was")], text[text.index("Afu was"):text.index(" Other")]
+    assert answer == f"{first} [1] {second} [1]" and cited == [1]
+    spans = [(0, len(first)), (text.index(second), text.index(" Other"))]
+    assert [(q.start - 100, q.end - 100) for q in quotes] == spans
+    assert all(text[q.start - 100:q.end - 100] == q.text for q in quotes)
+    later = [f"Ant Health's Afu assistant launched widely in city {i}." for i in (1, 2)]
+    others = [Hit(Chunk(f"e{i}:0-1", f"e{i}", 0, len(t), t, "en"), 0.9, 0.4, 1.0, i) for i, t in enumerate(later, 1)]
+    answer, cited, quotes = extractive_answer(question, [hit, *others])
+    assert len(quotes) == MAX_SENTENCES and cited == [1, 2, 3] and second not in answer
 
 
 def test_a_faq_question_in_a_passage_is_cited_with_the_answer_that_follows_it() -> None:
@@ -253,10 +278,11 @@ def test_a_table_row_is_quoted_whole_and_read_with_its_header() -> None:
 ])
 def test_every_quote_is_the_exact_document_text_at_its_offsets(engine: Engine, question: str) -> None:
     answer = engine.ask(question)
-    assert answer.answered and len(answer.quotes) == len(answer.citations)
-    for quote, rank in zip(answer.quotes, answer.citations, strict=True):
+    assert answer.answered and list(dict.fromkeys(q.rank for q in answer.quotes)) == answer.citations
+    for quote in answer.quotes:
+        rank = quote.rank
         hit = answer.hits[rank - 1]
-        assert quote.rank == rank and quote.doc_id == hit.chunk.doc_id
+        assert quote.doc_id == hit.chunk.doc_id
         assert hit.chunk.start <= quote.start < quote.end <= hit.chunk.end
         assert engine.document(quote.doc_id).text[quote.start:quote.end] == quote.text
         assert f"{quote.text} [{rank}]" in answer.text or f"{quote.text}… [{rank}]" in answer.text
