@@ -48,6 +48,8 @@
       extractive: "These sentences are quoted from the reports; select a number to see its source.",
       llm: "Summarized by AI from the passages below. Select a number to check its source.",
       fallback: "The AI summary wasn't available ({reason}), so sentences are quoted from the reports instead.",
+      quotedEn: "Some sentences are quoted in English, the language of the report they come from.",
+      quotedZh: "Some sentences are quoted in Chinese, the language of the report they come from.",
       errorHeading: "Couldn't get an answer",
       networkError: "Could not reach the service. Check your connection and try again.",
       serverError: "The service returned an error (HTTP {status}).",
@@ -91,6 +93,8 @@
       extractive: "以下句子摘自报告原文；点击编号可查看出处。",
       llm: "由 AI 根据下方段落总结，请点击编号核对出处。",
       fallback: "AI 总结暂不可用（{reason}），以下为报告原文摘录。",
+      quotedEn: "部分句子引自英文报告，保留英文原文。",
+      quotedZh: "部分句子引自中文报告，保留中文原文。",
       errorHeading: "未能获得回答",
       networkError: "无法连接服务，请检查网络后重试。",
       serverError: "服务返回错误（HTTP {status}）。",
@@ -156,6 +160,11 @@
   }
 
   /** An HTML `lang` value for a language code from the API ("zh" → "zh-CN"); undefined if it isn't one. */
+  /** "en" or "zh" for a passage or answer language from the API, else null (no note is given for others). */
+  function langGroup(code) {
+    return code === "en" || code === "zh" ? code : null;
+  }
+
   function langAttr(code) {
     if (code === "zh") return "zh-CN";
     return typeof code === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(code) ? code : undefined;
@@ -401,6 +410,13 @@
       const notes = [];
       if (r.fallback_reason) notes.push(tr(el("p", { className: "note" }), "fallback", { reason: r.fallback_reason }));
       else notes.push(tr(el("p", { className: "note" }), r.summarizer && r.summarizer !== "extractive" ? "llm" : "extractive"));
+      // Quoted sentences stay in their report's language: say so when that is not the question's language.
+      const quotedIn = new Set((Array.isArray(r.quotes) ? r.quotes : []).map((q) => langGroup((byRank.get(q.rank) || {}).language)));
+      for (const lang of ["en", "zh"]) {
+        if (lang !== langGroup(r.language) && quotedIn.has(lang)) {
+          notes.push(tr(el("p", { className: "note quoted-language" }), lang === "en" ? "quotedEn" : "quotedZh"));
+        }
+      }
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {
       const box = el("div", { className: "not-covered", id: "not-covered", role: "status" }, [

@@ -241,6 +241,20 @@ def in_result(page: Page) -> bool:
 
 # ------------------------------------------------------------------------------------------------ browser tests
 
+QUOTED_NOTES = {
+    "en": {"en": "Some sentences are quoted in English, the language of the report they come from.",
+           "zh": "Some sentences are quoted in Chinese, the language of the report they come from."},
+    "zh": {"en": "部分句子引自英文报告，保留英文原文。", "zh": "部分句子引自中文报告，保留中文原文。"},
+}
+
+
+def quoted_language_notes(body: dict[str, Any], ui: str) -> list[str]:
+    """The notes the page should show: one per language (en, zh) that a quote is in and the question is not."""
+    by_rank = {p["rank"]: p["language"] for p in body["passages"]}
+    quoted = {by_rank[q["rank"]] for q in body["quotes"]}
+    return [QUOTED_NOTES[ui][lang] for lang in ("en", "zh") if lang in quoted and lang != body["language"]]
+
+
 @pytest.mark.browser
 def test_english_question_renders_a_cited_answer(open_page: OpenPage) -> None:
     from playwright.sync_api import expect
@@ -283,6 +297,7 @@ def test_english_question_renders_a_cited_answer(open_page: OpenPage) -> None:
     assert quoted and panel.locator("blockquote mark.quoted").all_text_contents() == quoted  # the quote, marked
     expect(panel).to_contain_text(passage["title"])
     expect(panel).to_contain_text(passage["doc_id"])
+    expect(page.locator(".note.quoted-language")).to_have_text(quoted_language_notes(body, "en"))
     expect(panel).to_contain_text(f"characters {passage['start']}–{passage['end']}")
     first.click()
     expect(panel).to_be_hidden()
@@ -325,6 +340,10 @@ def test_chinese_question_from_a_chip_with_a_chinese_ui(open_page: OpenPage) -> 
     expect(panel).to_contain_text(f"第 {passage['start']}–{passage['end']} 个字符")
     assert panel.locator("blockquote").text_content() == passage["text"]
     assert any(FDA_QUOTE in p["text"] for p in body["passages"])
+    # The answer quotes the English report: the page says the quotes keep its language.
+    notes = quoted_language_notes(body, "zh")
+    assert notes == ["部分句子引自英文报告，保留英文原文。"]
+    expect(page.locator(".note.quoted-language")).to_have_text(notes)
 
 
 @pytest.mark.browser
