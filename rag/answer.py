@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 
 from rag.chunking import Chunk
 from rag.retrieval import Hit
-from rag.text import TOKEN_CACHE_SIZE, split_sentences, tokenize
+from rag.text import TOKEN_CACHE_SIZE, question_language, split_sentences, tokenize
 
 Lang = Literal["en", "zh"]
 
@@ -92,6 +92,13 @@ FAQ_ANSWER_CHARS = 30
 # A shared word found in one passage in ten scores an IDF of log(11) ≈ 2.4; a close paraphrase scores a cosine of
 # ~0.5 and so adds ~2. Gold answer contains is flat from 2 to 8.
 DENSE_WEIGHT = 4.0
+# The same for a passage in another language than the question's. Its words are matched only through the
+# dictionary translation, which is noisy, and its cosines run lower: after centring, rank 1's best sentence has
+# 0.33 on average for XQuAD's Chinese questions on English paragraphs, 0.56 for English questions. Tried at 4 (as
+# DENSE_WEIGHT) / 8 / 12 / 16 / 24: XQuAD answer contains zh→en 0.740 / 0.755 / 0.775 / 0.787 / 0.790 (400
+# questions), en→zh 0.760 / 0.765 / 0.785 / 0.790 / 0.810 (200), gold 0.753 / 0.753 / 0.759 / 0.747 / 0.747, and
+# mixed-pool answers 191 / 206 / 215 / 224 / 238 characters long. 12 is the best on gold (README, Evaluation).
+CROSS_DENSE_WEIGHT = 3 * DENSE_WEIGHT
 
 
 _QUESTION_START = ("问:", "问：", "Q:", "Q：")
@@ -137,7 +144,8 @@ Scored = tuple[int, int, float]  # start, end, score
 
 
 def scored_units(text: str, query_tokens: set[str], similarity: Mapping[int, float] | None = None,
-                 weight: Callable[[str], float] = length_weight, quantity: bool = False) -> list[Scored]:
+                 weight: Callable[[str], float] = length_weight, quantity: bool = False,
+                 dense_weight: float = DENSE_WEIGHT) -> list[Scored]:
     """Span and score of every passage sentence (or table row, `answer_units`) an answer could quote, in passage
     order: shared words, plus the sentence vector's cosine with the question where `similarity` (sentence start →
     cosine) has one, so a paraphrase or another language's sentence can win. With `quantity` (the question asks
@@ -155,7 +163,7 @@ def scored_units(text: str, query_tokens: set[str], similarity: Mapping[int, flo
             # A row holds one or more of the index's sentences (its cells' punctuation splits them): its best.
             cos = (max((c for at, c in similarity.items() if s <= at < e), default=0.0) if row
                    else similarity.get(s, 0.0))
-            score += DENSE_WEIGHT * max(cos, 0.0)
+            score += dense_weight * max(cos, 0.0)
         if quantity and any(ch.isdigit() for ch in sentence):
             score += NUMBER_BONUS
         if _asks(sentence):
@@ -204,18 +212,21 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
     query_tokens = {t for q in query_texts for t in tokenize(q)}
     weights = {t: weight(t) for t in query_tokens}  # once per question, not once per sentence that shares it
     quantity = bool(query_texts) and QUANTITY_QUESTION.search(query_texts[0]) is not None
+    language = question_language(query_texts[0]) if query_texts else "en"
     found: list[tuple[int, Chunk, int, int, float]] = []
     second: tuple[int, Chunk, int, int, float] | None = None
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
+        own = hit.chunk.lang == language or (language == "zh" and hit.chunk.lang == "ja")
         scored = scored_units(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weights.__getitem__,
-                              quantity) or [(0, min(len(hit.chunk.text), MAX_SENTENCE_CHARS), -1.0)]  # rank 1 leads
+                              quantity, DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT)
+        scored = scored or [(0, min(len(hit.chunk.text), MAX_SENTENCE_CHARS), -1.0)]  # rank 1 leads even so
         s, e, score = max(scored, key=lambda u: u[2])
         found.append((rank, hit.chunk, s, e, score))
         if rank == 1:
             # The passage's next-best sentence that does not overlap the best (a FAQ answer's span can run over
             # the next units): a passage often names its subject in one sentence and says what was asked in the
             # next ("X, born 1950, … . His birth name was Y."). Answer contains on the public benchmarks +0.02 to
-            # +0.06 (CMRC 0.725 → 0.780), gold 0.711 → 0.723; answers a third longer on CMRC, 2% on gold (README).
+            # +0.07 (CMRC 0.701 → 0.768), gold 0.711 → 0.723; answers a third longer on CMRC, 2% on gold (README).
             rest = [u for u in scored if u[1] <= s or u[0] >= e]
             if rest:
                 second = (rank, hit.chunk, *max(rest, key=lambda u: u[2]))

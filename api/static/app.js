@@ -159,12 +159,12 @@
     });
   }
 
-  /** An HTML `lang` value for a language code from the API ("zh" → "zh-CN"); undefined if it isn't one. */
   /** "en" or "zh" for a passage or answer language from the API, else null (no note is given for others). */
   function langGroup(code) {
     return code === "en" || code === "zh" ? code : null;
   }
 
+  /** An HTML `lang` value for a language code from the API ("zh" → "zh-CN"); undefined if it isn't one. */
   function langAttr(code) {
     if (code === "zh") return "zh-CN";
     return typeof code === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(code) ? code : undefined;

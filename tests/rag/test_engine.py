@@ -234,6 +234,22 @@ def test_rank_one_s_second_sentence_joins_after_later_passages_in_passage_order(
     assert len(quotes) == MAX_SENTENCES and cited == [1, 2, 3] and second not in answer
 
 
+def test_a_sentence_in_the_other_language_is_picked_more_by_its_cosine_than_by_translated_words() -> None:
+    """Another language's passage shares words with the question only through its noisy dictionary translation:
+    its sentences' cosines count CROSS_DENSE_WEIGHT, not DENSE_WEIGHT."""
+    from rag.answer import CROSS_DENSE_WEIGHT, DENSE_WEIGHT, extractive_answer
+
+    assert CROSS_DENSE_WEIGHT > DENSE_WEIGHT
+    text = "The review board held a long session on approval rules. Clearance came after three months."
+    words, paraphrase = text[:text.index(" Clearance")], text[text.index("Clearance"):]
+    hit = Hit(Chunk("d:0-1", "d", 0, len(text), text, "en"), 1.0, 0.5, 1.0, 7)
+    similarity = {7: {0: 0.1, text.index("Clearance"): 0.8}}
+    _, _, quotes = extractive_answer(["How long did the approval review take?"], [hit], similarity)
+    assert [q.text for q in quotes] == [words]  # same language: the shared words win
+    _, _, quotes = extractive_answer(["审批用了多久？", "approval review took how long"], [hit], similarity)
+    assert paraphrase in [q.text for q in quotes]  # a Chinese question: the English sentence closest in meaning
+
+
 def test_a_faq_question_in_a_passage_is_cited_with_the_answer_that_follows_it() -> None:
     """The question sentence matches the user's question best, but the answer is what follows it; the cited
     span covers both and stays an exact slice of the passage."""
