@@ -242,9 +242,9 @@ def in_result(page: Page) -> bool:
 # ------------------------------------------------------------------------------------------------ browser tests
 
 QUOTED_NOTES = {
-    "en": {"en": "Some sentences are quoted in English, the language of the report they come from.",
-           "zh": "Some sentences are quoted in Chinese, the language of the report they come from."},
-    "zh": {"en": "部分句子引自英文报告，保留英文原文。", "zh": "部分句子引自中文报告，保留中文原文。"},
+    "en": {"en": "Sentences from English reports are quoted in English.",
+           "zh": "Sentences from Chinese reports are quoted in Chinese."},
+    "zh": {"en": "引自英文报告的句子保留英文原文。", "zh": "引自中文报告的句子保留中文原文。"},
 }
 
 
@@ -342,7 +342,7 @@ def test_chinese_question_from_a_chip_with_a_chinese_ui(open_page: OpenPage) -> 
     assert any(FDA_QUOTE in p["text"] for p in body["passages"])
     # The answer quotes the English report: the page says the quotes keep its language.
     notes = quoted_language_notes(body, "zh")
-    assert notes == ["部分句子引自英文报告，保留英文原文。"]
+    assert notes == ["引自英文报告的句子保留英文原文。"]
     expect(page.locator(".note.quoted-language")).to_have_text(notes)
 
 
