@@ -76,8 +76,8 @@ class AskResponse(BaseModel):
     index_version: str
     timing_ms: dict[str, float]
     quotes: list[Quote] = Field(default_factory=list, description="The sentences an extractive answer quotes, in "
-                                "its order, each with its exact place in its document; empty for a refusal and "
-                                "for an LLM summary, whose words are its own.")
+                                "its order (one or two per cited passage), each with its exact place in its "
+                                "document; empty for a refusal and for an LLM summary, whose words are its own.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
