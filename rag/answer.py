@@ -24,7 +24,7 @@ NOT_COVERED = {
     "en": "The reports don't cover this question, so no answer is given.",
     "zh": "这些报告没有涉及这个问题，因此无法给出回答。",
 }
-MAX_SENTENCES = 3  # one per passage from the top three: enough to answer, short enough for a phone screen
+MAX_SENTENCES = 3  # from up to three passages (two from the first): enough to answer, short enough for a phone
 MAX_SENTENCE_CHARS = 400
 
 
@@ -183,7 +183,12 @@ def best_sentence(text: str, query_tokens: set[str], similarity: Mapping[int, fl
                   weight: Callable[[str], float] = length_weight, quantity: bool = False) -> tuple[int, int, float]:
     """The best of `scored_units` (the first one on ties); the passage's opening characters, scored -1, if none."""
     return max(scored_units(text, query_tokens, similarity, weight, quantity), key=lambda u: u[2],
-               default=(0, min(len(text), MAX_SENTENCE_CHARS), -1.0))
+               default=_opening(text))
+
+
+def _opening(text: str) -> Scored:
+    """What a passage with no quotable unit offers: its opening characters, scored below any real unit."""
+    return 0, min(len(text), MAX_SENTENCE_CHARS), -1.0
 
 
 # A further sentence joins the answer only when it matches the question at least this well relative to the best
@@ -200,26 +205,26 @@ class Extract(NamedTuple):
 
 def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
                       similarity: Mapping[int, Mapping[int, float]] | None = None,
-                      weight: Callable[[str], float] = length_weight) -> Extract:
+                      weight: Callable[[str], float] = length_weight, language: str | None = None) -> Extract:
     """Answer text, its citations and its quotes: the best-matching sentences of the top passages, in rank order.
 
     Rank 1's best sentence always leads (retrieval already judged it most relevant). Up to two more join when
     they match the question nearly as well (RELATIVE_SUPPORT): the best sentence of each later passage, then rank
     1's second-best sentence. Rank 1's two are quoted in passage order. `similarity` maps a hit's row to
     its sentences' cosines with the question (Engine.sentence_similarity), by start in the chunk; `weight`
-    weighs a shared word (the engine passes its IDF: gold answer contains 0.651 → 0.705 over word length).
+    weighs a shared word (the engine passes its IDF: gold answer contains 0.651 → 0.705 over word length);
+    `language` is the question's, as the search detected it (detected here when not given).
     """
     query_tokens = {t for q in query_texts for t in tokenize(q)}
     weights = {t: weight(t) for t in query_tokens}  # once per question, not once per sentence that shares it
     quantity = bool(query_texts) and QUANTITY_QUESTION.search(query_texts[0]) is not None
-    language = question_language(query_texts[0]) if query_texts else "en"
+    language = language or (question_language(query_texts[0]) if query_texts else "en")
     found: list[tuple[int, Chunk, int, int, float]] = []
     second: tuple[int, Chunk, int, int, float] | None = None
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
         own = hit.chunk.lang == language or (language == "zh" and hit.chunk.lang == "ja")
         scored = scored_units(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weights.__getitem__,
-                              quantity, DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT)
-        scored = scored or [(0, min(len(hit.chunk.text), MAX_SENTENCE_CHARS), -1.0)]  # rank 1 leads even so
+                              quantity, DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT) or [_opening(hit.chunk.text)]
         s, e, score = max(scored, key=lambda u: u[2])
         found.append((rank, hit.chunk, s, e, score))
         if rank == 1:

@@ -156,7 +156,7 @@ class Engine:
         snap = result.snapshot or self.snapshot
         doc_freq = self._doc_freq
         return extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
-                                 weight=lambda tok: idf(snap, tok, doc_freq))
+                                 weight=lambda tok: idf(snap, tok, doc_freq), language=result.language)
 
     def sentence_similarity(self, result: SearchResult) -> dict[int, dict[int, float]]:
         """Per top hit (row): its sentences' cosines with the question, keyed by start in the chunk.
