@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from rag.answer import Answer
     from rag.engine import Engine
+    from rag.sources import NamedSource
 
 ASK_EXAMPLES: dict[str, Example] = {
     "english": {"summary": "English question",
@@ -62,6 +63,23 @@ class Quote(BaseModel):
     text: str = Field(description="Exactly document.text[start:end]: the sentence as the answer quotes it.")
 
 
+class NamedSourceOut(BaseModel):
+    """A phrase of the question read as naming one of the reports (rag/sources.py)."""
+
+    phrase: str = Field(description="The words read as naming a report, e.g. \"according to the NVIDIA survey\".")
+    doc_ids: list[str] = Field(description="The report(s) whose titles the phrase matches; their passages come first.")
+    searched: str = Field(description="What passages were ranked by: the question without the phrase.")
+
+    @classmethod
+    def of(cls, source: NamedSource | None) -> NamedSourceOut | None:
+        if source is None:
+            return None
+        return cls(phrase=source.phrase, doc_ids=sorted(source.doc_ids), searched=source.content)
+
+
+_NAMED_SOURCE = "Set when the question names one of the reports as its source; null otherwise."
+
+
 class AskResponse(BaseModel):
     question: str
     language: Literal["en", "zh"]
@@ -78,6 +96,7 @@ class AskResponse(BaseModel):
     quotes: list[Quote] = Field(default_factory=list, description="The sentences an extractive answer quotes, in "
                                 "its order (one or two per cited passage), each with its exact place in its "
                                 "document; empty for a refusal and for an LLM summary, whose words are its own.")
+    named_source: NamedSourceOut | None = Field(None, description=_NAMED_SOURCE)
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -87,7 +106,7 @@ class AskResponse(BaseModel):
                    confidence=round(answer.confidence, 4), disclaimer=answer.disclaimer,
                    index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()},
                    quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
-                           for q in answer.quotes])
+                           for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source))
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]
@@ -111,6 +130,7 @@ class SearchResponse(BaseModel):
     passages: list[Passage]
     index_version: str
     timing_ms: dict[str, float]
+    named_source: NamedSourceOut | None = Field(None, description=_NAMED_SOURCE)
 
 
 class DocumentSummary(BaseModel):

@@ -11,6 +11,7 @@ from typing import Literal, NamedTuple
 
 from rag.chunking import Chunk
 from rag.retrieval import Hit
+from rag.sources import NamedSource
 from rag.text import TOKEN_CACHE_SIZE, question_language, split_sentences, tokenize
 
 Lang = Literal["en", "zh"]
@@ -56,6 +57,7 @@ class Answer:
     timing_ms: dict[str, float] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # doc id → title in the `index_version` snapshot
     quotes: list[Quote] = field(default_factory=list)  # what an extractive answer quotes; empty for an LLM summary
+    named_source: NamedSource | None = None  # the report the question names, whose passages were put first
 
 
 def length_weight(token: str) -> float:

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         "embedded at all (`off`: one embedding per question; the translation still feeds BM25), or `auto`: `raw` "
         "for Chinese questions and `off` for English ones, as measured best on the gold set and XQuAD (README).",
     )
+    source_phrases: bool = Field(
+        True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "
+        "\"根据英伟达的调查报告\") as a choice of document: rank passages by the rest of the question and put the "
+        "named report's passages first (rag/sources.py).",
+    )
 
     search_threads: int = Field(
         1, ge=1, le=256,

@@ -154,6 +154,8 @@ class PreparedQuery:
     # The question's terms, each with its translations, and its IDF weight (QueryExpander.term_groups): what
     # `coverage` checks a passage for. Empty: the language prior uses the dense cosine alone.
     terms: Sequence[Term] = ()
+    # Documents the question names as its source (rag/sources.py): their passages go first.
+    source_docs: frozenset[str] = frozenset()
 
 
 def coverage(terms: Sequence[Term], tokens: AbstractSet[str]) -> float:
@@ -262,6 +264,8 @@ PRIOR_PASSAGES = 3
 # first, not so much that the other language's best falls out of the top 10 (XQuAD mixed pool, where both
 # languages hold the answer: other@10 0.918 / 0.941 without the prior, 0.892 / 0.930 with it; uncapped 0.75 / 0.81).
 MAX_PRIOR_SHIFT = 1 / RRF_K - 1 / (RRF_K + 3)
+# A question that names its source (rag/sources.py) gets that report's passages first: more than any fused score.
+SOURCE_SHIFT = 1.0
 
 
 def language_evidence(snapshot: IndexSnapshot, query: PreparedQuery, fused: dict[int, float],
@@ -302,6 +306,8 @@ def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
         for row, score in fused.items():
             weight = 1.0 if snapshot.chunk_langs[row] in served else THIRD_LANGUAGE_WEIGHT
             merged[row] = score * weight + tie_break + shift
+            if query.source_docs and snapshot.chunks[row].doc_id in query.source_docs:
+                merged[row] += SOURCE_SHIFT
         cosine.update(dense)
     order = sorted(merged, key=lambda r: -merged[r])[:k]
     bm25 = lexical_scores(snapshot, query.texts)

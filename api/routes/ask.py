@@ -12,7 +12,15 @@ from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from api.deps import EngineDep
-from api.schemas import ASK_EXAMPLES, AskRequest, AskResponse, SearchRequest, SearchResponse, passages_of
+from api.schemas import (
+    ASK_EXAMPLES,
+    AskRequest,
+    AskResponse,
+    NamedSourceOut,
+    SearchRequest,
+    SearchResponse,
+    passages_of,
+)
 from rag.answer import Answer
 from rag.engine import Engine, SearchResult
 from rag.retrieval import Filters
@@ -94,4 +102,5 @@ async def search(engine: EngineDep, req: SearchRequest = Body(..., openapi_examp
     return SearchResponse(question=req.question, language="zh" if result.language == "zh" else "en",
                           passages=passages_of(result.hits, engine, _titles(result)),
                           index_version=(result.snapshot or engine.snapshot).version,
-                          timing_ms={k: round(v, 2) for k, v in result.timing_ms.items()})
+                          timing_ms={k: round(v, 2) for k, v in result.timing_ms.items()},
+                          named_source=NamedSourceOut.of(result.source))

@@ -42,6 +42,17 @@ def test_search_returns_passages_with_filters(client: TestClient) -> None:
     assert len(passages) == 3 and all(p["language"] == "en" for p in passages)
 
 
+def test_a_question_naming_a_report_says_which_report_and_what_was_searched(client: TestClient) -> None:
+    question = "What share of organizations use AI, per NVIDIA's survey?"
+    for route in ("/v1/ask", "/v1/search"):
+        body = client.post(route, json={"question": question}).json()
+        assert body["named_source"] == {"phrase": "per NVIDIA's survey", "doc_ids": ["004_481865b282495e49"],
+                                        "searched": "What share of organizations use AI?"}, route
+        assert body["passages"][0]["doc_id"] == "004_481865b282495e49"
+    plain = client.post("/v1/ask", json={"question": FDA_EN}).json()
+    assert plain["named_source"] is None
+
+
 def test_documents_listing(client: TestClient) -> None:
     docs = client.get("/v1/documents").json()
     assert len(docs) == 5 and {"id", "title", "language", "length"} <= set(docs[0])

@@ -11,11 +11,11 @@ from eval.gold import GOLD_DIR
 from eval.run import run
 
 LIMITS = {
-    "min_hit5": 0.82,  # measured 0.855
-    "min_mrr": 0.65,  # 0.684
-    "min_same_hit5": 0.86,  # 0.891
-    "min_cross_hit5": 0.78,  # 0.819
-    "min_answer": 0.70,  # 0.729
+    "min_hit5": 0.85,  # measured 0.879
+    "min_mrr": 0.66,  # 0.693
+    "min_same_hit5": 0.87,  # 0.902
+    "min_cross_hit5": 0.83,  # 0.861
+    "min_answer": 0.70,  # 0.735
     "min_oos_refused": 0.73,  # 0.767 (leave-one-out 0.733, README)
     "max_answerable_refused": 0.07,  # 0.048
 }
