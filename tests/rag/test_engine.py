@@ -5,7 +5,7 @@ from rag.config import Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.retrieval import Filters, Fusion, Hit, fuse_rrf, search, top_rows
+from rag.retrieval import Filters, Fusion, Hit, _sharp_order, fuse_rrf, search, top_rows
 from tests.conftest import FDA_QUOTE
 
 FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
@@ -113,6 +113,19 @@ def test_chunks_rank_by_their_best_sentence_and_candidates_select_their_sentence
 def test_weighted_rrf_counts_each_list_by_its_weight() -> None:
     fused = fuse_rrf([[1, 2], [2, 3]], k=1, weights=[1.0, 0.5])
     assert fused == {1: 1.0, 2: 0.5 + 0.5, 3: 0.25}
+
+
+def test_within_a_language_the_top_of_two_lists_beats_the_middle_of_all() -> None:
+    # Row 0 is first by chunk and by sentence cosine but has no BM25 match; row 1 is about eighth in every list
+    # (rows 10+ fill the lists, each in one list only).
+    lists = [[0, 10, 11, 12, 13, 14, 15, 1], [20, 21, 22, 23, 24, 25, 26, 1], [0, 30, 31, 32, 33, 34, 1]]
+    weights = [1.0, 1.0, 0.5]
+    plain = fuse_rrf(lists, weights=weights)
+    assert max(plain, key=plain.__getitem__) == 1  # with k 61, agreement in the middle wins
+    fused = _sharp_order(lists, weights, total=2.5)
+    assert max(fused, key=fused.__getitem__) == 0
+    # the values stay those of k 61, which the merge across languages and the language prior are scaled to
+    assert sorted(fused.values()) == pytest.approx(sorted(v / 2.5 for v in plain.values()))
 
 
 def test_auto_translation_vectors_embed_english_questions_once(settings: Settings, embedder: Embedder) -> None:
