@@ -50,6 +50,7 @@
       fallback: "The AI summary wasn't available ({reason}), so sentences are quoted from the reports instead.",
       quotedEn: "Sentences from English reports are quoted in English.",
       quotedZh: "Sentences from Chinese reports are quoted in Chinese.",
+      namedSource: "Your question names the report “{title}”, so its passages come first.",
       errorHeading: "Couldn't get an answer",
       networkError: "Could not reach the service. Check your connection and try again.",
       serverError: "The service returned an error (HTTP {status}).",
@@ -95,6 +96,7 @@
       fallback: "AI 总结暂不可用（{reason}），以下为报告原文摘录。",
       quotedEn: "引自英文报告的句子保留英文原文。",
       quotedZh: "引自中文报告的句子保留中文原文。",
+      namedSource: "问题提到了报告《{title}》，因此先列出其中的段落。",
       errorHeading: "未能获得回答",
       networkError: "无法连接服务，请检查网络后重试。",
       serverError: "服务返回错误（HTTP {status}）。",
@@ -416,6 +418,12 @@
         if (lang !== langGroup(r.language) && quotedIn.has(lang)) {
           notes.push(tr(el("p", { className: "note quoted-language" }), lang === "en" ? "quotedEn" : "quotedZh"));
         }
+      }
+      // A question that names one of the reports ("…, per NVIDIA's survey") gets that report's passages first.
+      const named = r.named_source && Array.isArray(r.named_source.doc_ids) ? r.named_source.doc_ids : [];
+      const namedTitles = [...new Set(r.passages.filter((x) => named.includes(x.doc_id)).map((x) => x.title))];
+      if (namedTitles.length) {
+        notes.push(tr(el("p", { className: "note named-source" }), "namedSource", { title: namedTitles.join(" / ") }));
       }
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {

@@ -298,6 +298,7 @@ def test_english_question_renders_a_cited_answer(open_page: OpenPage) -> None:
     expect(panel).to_contain_text(passage["title"])
     expect(panel).to_contain_text(passage["doc_id"])
     expect(page.locator(".note.quoted-language")).to_have_text(quoted_language_notes(body, "en"))
+    expect(page.locator(".note.named-source")).to_have_count(0)  # the question names no report
     expect(panel).to_contain_text(f"characters {passage['start']}–{passage['end']}")
     first.click()
     expect(panel).to_be_hidden()
@@ -344,6 +345,23 @@ def test_chinese_question_from_a_chip_with_a_chinese_ui(open_page: OpenPage) -> 
     notes = quoted_language_notes(body, "zh")
     assert notes == ["引自英文报告的句子保留英文原文。"]
     expect(page.locator(".note.quoted-language")).to_have_text(notes)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("locale", "question", "note"), [
+    ("en-US", "In NVIDIA's survey, how many organizations say AI helped cut costs?",
+     "Your question names the report “{title}”, so its passages come first."),
+    ("zh-CN", "在英伟达的调查报告中，有多少机构在使用AI？", "问题提到了报告《{title}》，因此先列出其中的段落。"),
+], ids=["en", "zh"])
+def test_a_question_naming_a_report_says_its_passages_come_first(open_page: OpenPage, locale: str, question: str,
+                                                                  note: str) -> None:
+    from playwright.sync_api import expect
+
+    s = open_page(locale=locale)
+    body = ask(s, question)
+    assert body["answered"] and body["named_source"]["doc_ids"] == ["004_481865b282495e49"]
+    title = next(p["title"] for p in body["passages"] if p["doc_id"] == "004_481865b282495e49")
+    expect(s.page.locator(".note.named-source")).to_have_text(note.format(title=title))
 
 
 @pytest.mark.browser
