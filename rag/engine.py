@@ -23,7 +23,7 @@ from rag.embedders import Embedder, embedder_for
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
-from rag.sources import NamedSource, named_source
+from rag.sources import NamedSource, named_source, source_phrases
 from rag.text import normalize, question_language, tokenize
 from rag.translate import QueryExpander
 
@@ -137,8 +137,8 @@ class Engine:
 
     def named_source(self, question: str, snapshot: IndexSnapshot) -> NamedSource | None:
         """The reports a question names as its source ("according to the NVIDIA survey"), if any."""
-        if not self.settings.source_phrases:
-            return None
+        if not self.settings.source_phrases or not source_phrases(question):
+            return None  # most questions: no title table built
         titles = {doc_id: doc.title for doc_id, doc in snapshot.documents.items()}
         return named_source(question, titles, self._translate_phrase)
 
