@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from rag.chunking import Chunk
-from rag.retrieval import Hit
+from rag.retrieval import Hit, language_group
 from rag.sources import NamedSource
 from rag.text import TOKEN_CACHE_SIZE, question_language, split_sentences, tokenize
 
@@ -224,7 +224,7 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
     found: list[tuple[int, Chunk, int, int, float]] = []
     second: tuple[int, Chunk, int, int, float] | None = None
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES], start=1):
-        own = hit.chunk.lang == language or (language == "zh" and hit.chunk.lang == "ja")
+        own = language_group(hit.chunk.lang) == language_group(language)
         scored = scored_units(hit.chunk.text, query_tokens, (similarity or {}).get(hit.row), weights.__getitem__,
                               quantity, DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT) or [_opening(hit.chunk.text)]
         s, e, score = max(scored, key=lambda u: u[2])

@@ -23,7 +23,7 @@ from rag.embedders import Embedder, embedder_for
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
-from rag.sources import NamedSource, named_source, source_phrases
+from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.text import normalize, question_language, tokenize
 from rag.translate import QueryExpander
 
@@ -78,6 +78,7 @@ class Engine:
         self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
         self._write_lock = threading.Lock()
+        self._titles: tuple[str, TitleTable] = ("", {})  # (snapshot version, title tokens): see _title_table
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -137,10 +138,17 @@ class Engine:
 
     def named_source(self, question: str, snapshot: IndexSnapshot) -> NamedSource | None:
         """The reports a question names as its source ("according to the NVIDIA survey"), if any."""
-        if not self.settings.source_phrases or not source_phrases(question):
-            return None  # most questions: no title table built
-        titles = {doc_id: doc.title for doc_id, doc in snapshot.documents.items()}
-        return named_source(question, titles, self._translate_phrase)
+        if not self.settings.source_phrases:
+            return None
+        return named_source(question, lambda: self._title_table(snapshot), self._translate_phrase)
+
+    def _title_table(self, snapshot: IndexSnapshot) -> TitleTable:
+        """The snapshot's title tokens, built on the first question that names a source and kept per version."""
+        version, table = self._titles
+        if version != snapshot.version:
+            table = title_table({doc_id: doc.title for doc_id, doc in snapshot.documents.items()})
+            self._titles = (snapshot.version, table)  # one tuple: a reader never sees a half-updated pair
+        return table
 
     def _translate_phrase(self, phrase: str, lang: str) -> str:
         return self.expander.to_chinese(phrase) if lang == "en" else self.expander.to_english(phrase)

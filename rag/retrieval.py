@@ -173,7 +173,8 @@ def coverage(terms: Sequence[Term], tokens: AbstractSet[str]) -> float:
     return sum(w for group, w in terms if group & tokens) / total if total else 0.0
 
 
-def _group(lang: str) -> str:
+def language_group(lang: str) -> str:
+    """The service language a passage or question language counts as: Japanese (mostly Han) with Chinese."""
     return "zh" if lang in ("zh", "ja") else "en"
 
 
@@ -186,8 +187,8 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
     words across languages) and the question against the passages' own translations (glossed BM25). Both
     sides are mean-centred per language first (rag/transform.py).
     """
-    q_lang = _group(query.langs[0])
-    groups = np.where(np.isin(snapshot.chunk_langs, ("zh", "ja")), "zh", "en")  # _group, vectorised: per query
+    q_lang = language_group(query.langs[0])
+    groups = np.where(np.isin(snapshot.chunk_langs, ("zh", "ja")), "zh", "en")  # language_group, vectorised
     pool = min(len(snapshot.chunks), DENSE_POOL)
     out: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
     for lang in ("en", "zh"):
@@ -198,7 +199,7 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
             rows_mask &= keep
         if not rows_mask.any():
             continue
-        use = [i for i, vl in enumerate(query.langs) if lang == q_lang or i == 0 or _group(vl) == lang]
+        use = [i for i, vl in enumerate(query.langs) if lang == q_lang or i == 0 or language_group(vl) == lang]
         embedded = [i for i in use if i < len(query.vectors)]
         vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i])
                                for i in embedded])
@@ -313,7 +314,7 @@ def search_multilingual(snapshot: IndexSnapshot, query: PreparedQuery, k: int,
     allowed = allowed_rows(snapshot, filters or Filters())
     if allowed is not None and len(allowed) == 0:
         return []
-    q_lang = _group(query.langs[0])
+    q_lang = language_group(query.langs[0])
     served = {"en", "zh", "other", detect_language(query.texts[0])}
     merged: dict[int, float] = {}
     cosine: dict[int, float] = {}

@@ -11,7 +11,6 @@ and the abstention signals still see them.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -59,24 +58,31 @@ def source_phrases(question: str) -> list[re.Match[str]]:
     return [*_EN_SOURCE.finditer(question), *_ZH_SOURCE.finditer(question)]
 
 
-@functools.lru_cache(maxsize=8)
-def _title_tokens(titles: tuple[tuple[str, str], ...]) -> dict[str, frozenset[str]]:
-    return {doc_id: frozenset(tokenize(title)) for doc_id, title in titles}
+TitleTable = Mapping[str, frozenset[str]]  # document id → the tokens of its title
 
 
-def named_source(question: str, titles: Mapping[str, str],
+def title_table(titles: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each document's title tokens, as `named_source` matches a phrase against them."""
+    return {doc_id: frozenset(tokenize(title)) for doc_id, title in titles.items()}
+
+
+def named_source(question: str, titles: Callable[[], TitleTable],
                  translate: Callable[[str, str], str] | None = None) -> NamedSource | None:
     """The documents a question names by a source phrase, or None.
 
-    The phrase's name words (and their translation, `translate(text, language)`: 英伟达 names a report titled
-    "NVIDIA …") and its source word ("comparison", "survey") count by how few titles contain them; the best-scoring
-    documents (ties: all of them) are named if they are at most MAX_NAMED_DOCS and a name word is in their titles.
-    A source word alone ("according to the article") names nothing.
+    `titles` gives the title table (`title_table`); it is called only for a question with a source phrase, so
+    the caller can build it lazily. The phrase's name words (and their translation, `translate(text,
+    language)`: 英伟达 names a report titled "NVIDIA …") and its source word ("comparison", "survey") count by
+    how few titles contain them; the best-scoring documents (ties: all of them) are named if they are at most
+    MAX_NAMED_DOCS and a name word is in their titles. A source word alone ("according to the article") names
+    nothing.
     """
     matches = source_phrases(question)
-    if not matches or not titles:
+    if not matches:
         return None
-    by_doc = _title_tokens(tuple(sorted(titles.items())))
+    by_doc = titles()
+    if not by_doc:
+        return None
     n = len(by_doc)
     for m in matches:
         lang = "en" if m.re is _EN_SOURCE else "zh"

@@ -7,7 +7,7 @@ import pytest
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
-from rag.sources import named_source, source_phrases
+from rag.sources import named_source, source_phrases, title_table
 from rag.translate import QueryExpander
 
 TITLES = {
@@ -17,6 +17,11 @@ TITLES = {
     "waic": '2025 WAIC "AI + Healthcare Industry Map": Ten Insights into China\'s Approach to Medical AI',
     "trip": "As Services Expand, More Foreigners Seek Treatment in China",
 }
+TABLE = title_table(TITLES)
+
+
+def tables() -> dict[str, frozenset[str]]:
+    return TABLE
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +40,7 @@ def translate() -> object:
     ("In the medical imaging market report, what holds growth back?", "img", "What holds growth back?"),
 ])
 def test_an_english_phrase_names_the_report_whose_title_it_matches(question: str, doc: str, content: str) -> None:
-    source = named_source(question, TITLES)
+    source = named_source(question, tables)
     assert source is not None
     assert source.doc_ids == {doc}
     assert source.content == content
@@ -44,8 +49,8 @@ def test_an_english_phrase_names_the_report_whose_title_it_matches(question: str
 
 def test_a_chinese_phrase_names_a_report_through_its_translation(translate: object) -> None:
     question = "根据英伟达的调查报告，医疗机构最常用AI做什么？"
-    assert named_source(question, TITLES) is None  # 英伟达 is not in any title; only its translation NVIDIA is
-    source = named_source(question, TITLES, translate)  # type: ignore[arg-type]
+    assert named_source(question, tables) is None  # 英伟达 is not in any title; only its translation NVIDIA is
+    source = named_source(question, tables, translate)  # type: ignore[arg-type]
     assert source is not None
     assert source.doc_ids == {"nv"}
     assert source.content == "医疗机构最常用AI做什么？"
@@ -58,7 +63,7 @@ def test_a_chinese_phrase_names_a_report_through_its_translation(translate: obje
     "How many AI medical devices has the FDA cleared?",  # no source phrase at all
 ])
 def test_a_phrase_that_picks_out_no_single_report_leaves_the_question_as_asked(question: str) -> None:
-    assert named_source(question, TITLES) is None
+    assert named_source(question, tables) is None
 
 
 @pytest.mark.parametrize("question", [
@@ -71,14 +76,21 @@ def test_questions_about_papers_or_with_source_like_words_are_not_source_phrases
     assert source_phrases(question) == []
 
 
+def test_the_title_table_is_built_only_for_a_question_with_a_source_phrase() -> None:
+    def no_table() -> dict[str, frozenset[str]]:
+        raise AssertionError("title table built for a question that names no source")
+
+    assert named_source("How many AI medical devices has the FDA cleared?", no_table) is None
+
+
 def test_a_name_two_titles_share_names_both() -> None:
-    source = named_source("In the 2026 report, what is the growth rate?", TITLES)
+    source = named_source("In the 2026 report, what is the growth rate?", tables)
     assert source is not None
     assert source.doc_ids == {"nv", "cmp"}
 
 
 def test_a_phrase_that_leaves_too_little_to_search_is_not_cut() -> None:
-    assert named_source("According to NVIDIA's survey, why?", TITLES) is None
+    assert named_source("According to NVIDIA's survey, why?", tables) is None
 
 
 # -- through the engine, on the shipped corpus ---------------------------------------------------------------
