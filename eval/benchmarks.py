@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from eval.metrics import answer_contains
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
-from rag.embedders import Embedder, embedder_for
+from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.index import IndexSnapshot, build_index, load_index
@@ -195,6 +196,31 @@ class VectorCache:
         write_atomic(self.path, buf.getvalue())
 
 
+class LatentCache:
+    """Latent-term rows by sha256 key, persisted in one npz as a CSR matrix (written atomically)."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path, self.dim = path, dim
+        self.rows: dict[str, sparse.csr_matrix] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as data:
+                matrix = sparse.csr_matrix((data["data"], data["indices"], data["indptr"]),
+                                           shape=(len(data["keys"]), dim))
+                self.rows = {k: matrix[i] for i, k in enumerate(data["keys"].tolist())}
+
+    def save(self) -> None:
+        if not self.dim:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self.rows)
+        matrix = (sparse.csr_matrix(sparse.vstack([self.rows[k] for k in keys], format="csr"), dtype=np.float32)
+                  if keys else sparse.csr_matrix((0, self.dim), dtype=np.float32))
+        buf = io.BytesIO()
+        np.savez(buf, keys=np.array(keys, dtype="<U64"), data=matrix.data, indices=matrix.indices,
+                 indptr=matrix.indptr)
+        write_atomic(self.path, buf.getvalue())
+
+
 class CachedEmbedder:
     """An Embedder whose query and passage vectors persist under `cache_dir`, keyed by the exact text embedded.
 
@@ -208,6 +234,10 @@ class CachedEmbedder:
         self.queries = VectorCache(cache_dir / "queries" / f"{stem}.npz", inner.dim)
         self.passages = VectorCache(cache_dir / "passages" / f"{stem}.npz", inner.dim)
         self.embedded = {"queries": 0, "documents": 0}  # texts the model embedded in this process
+        self._latent = latent_encoder(inner)
+        self.latent_dim = self._latent.latent_dim if self._latent else 0  # 0: not a LatentTermEncoder
+        self.latents = LatentCache(cache_dir / "latent" / f"{stem}.npz", self.latent_dim)
+        self.latent_encoded = 0
 
     def key(self, kind: str, text: str) -> str:
         """Queries: sha256 of the text (the file is per embedder). Passages: sha256 of (embedder, text), the
@@ -235,6 +265,21 @@ class CachedEmbedder:
     def embed_documents(self, texts: list[str]) -> Vectors:
         return self._embed("documents", texts, False)
 
+    def latent_terms(self, texts: list[str]) -> sparse.csr_matrix:
+        """The inner embedder's latent terms, cached by text (questions and passages alike: the head sees the raw
+        text, with no query/passage prefix)."""
+        assert self._latent is not None, "latent_terms called on an embedder without a latent-term head"
+        keys = [self.key("queries", t) for t in texts]
+        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.latents.rows}.items())
+        for b in range(0, len(todo), QUERY_BATCH):
+            batch = todo[b:b + QUERY_BATCH]
+            rows = self._latent.latent_terms([t for _, t in batch])
+            self.latents.rows.update((k, rows[i]) for i, (k, _) in enumerate(batch))
+            self.latent_encoded += len(batch)
+        if not keys:
+            return sparse.csr_matrix((0, self.latent_dim), dtype=np.float32)
+        return sparse.csr_matrix(sparse.vstack([self.latents.rows[k] for k in keys], format="csr"), dtype=np.float32)
+
     def seed(self, snapshot: IndexSnapshot) -> None:
         """Take the passage vectors of an index built by the same embedder (keys that don't match are unused)."""
         if snapshot.manifest.embedder == self.name:
@@ -243,6 +288,7 @@ class CachedEmbedder:
     def save(self) -> None:
         self.queries.save()
         self.passages.save()
+        self.latents.save()
 
 
 def cached_index(name: str, docs: list[Document], embedder: CachedEmbedder,

