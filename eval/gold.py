@@ -13,8 +13,13 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 
 @dataclass(frozen=True)
 class Evidence:
+    """One passage a question needs. `also`: other places in the reports that state the same fact in the same
+    language (reports repeat their figures in summaries, tables and body text); a passage overlapping any of
+    them serves as this evidence."""
+
     doc_id: str
     quote: str
+    also: tuple[Evidence, ...] = ()
 
     @property
     def language(self) -> str:
@@ -50,8 +55,14 @@ def load_gold(path: Path = GOLD_DIR) -> list[GoldRow]:
             if line.strip():
                 r = json.loads(line)
                 rows.append(GoldRow(r["id"], r["question"], r["language"], r["kind"], tuple(r["answers"]),
-                                    tuple(Evidence(e["doc_id"], e["quote"]) for e in r["evidence"])))
+                                    tuple(_evidence(e) for e in r["evidence"])))
     return rows
+
+
+def _evidence(e: dict[str, object]) -> Evidence:
+    also = e.get("also") or []
+    assert isinstance(also, list)
+    return Evidence(str(e["doc_id"]), str(e["quote"]), tuple(Evidence(str(a["doc_id"]), str(a["quote"])) for a in also))
 
 
 def quote_spans(text: str, quote: str) -> list[tuple[int, int]]:

@@ -51,6 +51,9 @@ class Scored:
     quote_precision: float | None = None  # share of quoted sentences that overlap an evidence quote
     quote_recall: float = 0.0  # share of evidence quotes that a quoted sentence overlaps
     first_relevant_rank: int | None = None
+    # hit@5 and MRR@10 counting only each evidence entry's own quote, not the `also` places stating the same fact
+    hit5_primary: float = 0.0
+    mrr10_primary: float = 0.0
     confidence: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -102,36 +105,63 @@ def http_asker(url: str) -> tuple[Asker, Callable[[str], str]]:
     return ask, doc_text
 
 
+Span = tuple[str, tuple[int, int]]  # (doc_id, (start, end))
+
+
+def evidence_groups(row: GoldRow, doc_text: Callable[[str], str], *, also: bool = True) -> list[list[Span]]:
+    """One group per evidence entry: its quote's place and, with `also`, the places stating the same fact."""
+    groups = []
+    for e in row.evidence:
+        if also:  # every place the same words stand serves too
+            groups.append([(p.doc_id, span) for p in (e, *e.also) for span in quote_spans(doc_text(p.doc_id), p.quote)])
+        else:
+            groups.append([(e.doc_id, span) for span in quote_spans(doc_text(e.doc_id), e.quote)[:1]])
+    return groups
+
+
+def _covers(place: tuple[str, int, int], group: list[Span]) -> bool:
+    doc_id, start, end = place
+    return any(d == doc_id and overlaps((start, end), span) for d, span in group)
+
+
+def _ranked(passages: Sequence[tuple[str, int, int]], groups: list[list[Span]]) -> tuple[list[bool], list[float]]:
+    """Per rank: does the passage serve any evidence entry, and does it serve one not served higher up."""
+    covered: set[int] = set()
+    relevant, gains = [], []
+    for p in passages:
+        hits = {i for i, g in enumerate(groups) if _covers(p, g)}
+        relevant.append(bool(hits))
+        gains.append(1.0 if hits - covered else 0.0)
+        covered |= hits
+    return relevant, gains
+
+
+def _precision_recall(places: Sequence[tuple[str, int, int]], groups: list[list[Span]]) -> tuple[float | None, float]:
+    """Share of places that serve some evidence entry, and share of entries served by some place."""
+    precision = sum(any(_covers(p, g) for g in groups) for p in places) / len(places) if places else None
+    recall = sum(any(_covers(p, g) for p in places) for g in groups) / max(1, len(groups))
+    return precision, recall
+
+
 def score(row: GoldRow, resp: Response, doc_text: Callable[[str], str]) -> Scored:
     """Retrieval, answer, citation and abstention scores of one response."""
     s = Scored(row.id, row.kind, row.pair, row.language, row.answerable, resp.answered, resp.latency_ms,
                confidence=resp.confidence)
     if not row.answerable:
         return s
-    quotes = [(e.doc_id, span) for e in row.evidence for span in quote_spans(doc_text(e.doc_id), e.quote)[:1]]
-    covered: set[int] = set()
-    relevant, gains = [], []
-    for doc_id, start, end in resp.passages[:RETRIEVAL_K]:
-        hits = {i for i, (d, span) in enumerate(quotes) if d == doc_id and overlaps((start, end), span)}
-        relevant.append(bool(hits))
-        gains.append(1.0 if hits - covered else 0.0)
-        covered |= hits
+    groups = evidence_groups(row, doc_text)
+    passages = resp.passages[:RETRIEVAL_K]
+    relevant, gains = _ranked(passages, groups)
     s.hit1, s.hit3, s.hit5, s.hit10 = (hit_at(relevant, k) for k in (1, 3, 5, 10))
     s.mrr10 = reciprocal_rank(relevant, 10)
-    s.ndcg10 = ndcg_at(gains, len(quotes), 10)
+    s.ndcg10 = ndcg_at(gains, len(groups), 10)
     s.first_relevant_rank = next((i + 1 for i, r in enumerate(relevant) if r), None)
+    primary, _ = _ranked(passages, evidence_groups(row, doc_text, also=False))
+    s.hit5_primary, s.mrr10_primary = hit_at(primary, 5), reciprocal_rank(primary, 10)
     s.answer_ok = 1.0 if resp.answered and answer_contains(resp.answer, row.answers) else 0.0
     cited = [resp.passages[n - 1] for n in resp.citations if 1 <= n <= len(resp.passages)]
-    if cited:
-        good = [any(d == q_doc and overlaps((st, en), span) for q_doc, span in quotes) for d, st, en in cited]
-        s.cite_precision = sum(good) / len(cited)
-    s.cite_recall = sum(any(d == q_doc and overlaps((st, en), span) for d, st, en in cited)
-                        for q_doc, span in quotes) / max(1, len(quotes))
-    if resp.quotes:
-        s.quote_precision = sum(any(d == q_doc and overlaps((st, en), span) for q_doc, span in quotes)
-                                for d, st, en in resp.quotes) / len(resp.quotes)
-    s.quote_recall = sum(any(d == q_doc and overlaps((st, en), span) for d, st, en in resp.quotes)
-                         for q_doc, span in quotes) / max(1, len(quotes))
+    s.cite_precision, s.cite_recall = _precision_recall(cited, groups)
+    s.quote_precision, s.quote_recall = _precision_recall(resp.quotes, groups)
     return s
 
 
@@ -145,8 +175,8 @@ def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
     ans = [r for r in rows if r.answerable]
     oos = [r for r in rows if not r.answerable]
     out: dict[str, object] = {"n": len(rows), "answerable": len(ans), "out_of_scope": len(oos)}
-    for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall",
-              "quote_precision", "quote_recall"):
+    for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "hit5_primary", "mrr10_primary", "answer_ok",
+              "cite_precision", "cite_recall", "quote_precision", "quote_recall"):
         out[m] = _mean([getattr(r, m) for r in ans])
     out["oos_refused"] = _mean([0.0 if r.answered else 1.0 for r in oos])
     out["answerable_refused"] = _mean([0.0 if r.answered else 1.0 for r in ans])
@@ -189,6 +219,10 @@ COLUMNS = ["n", "hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok",
            "quote_precision", "quote_recall", "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
 
 
+def _fmt(v: object) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else "–"
+
+
 def markdown(report: dict[str, Any]) -> str:
     def table(groups: dict[str, dict[str, Any]]) -> list[str]:
         lines = ["| group | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
@@ -207,7 +241,14 @@ def markdown(report: dict[str, Any]) -> str:
            "## Summary", *table(head), "", "## By language pair (question → evidence)",
            *table(report["by_language_pair"]),
            "", "## By kind", *table(report["by_kind"]), "",
-           f"Refusals: precision {report['refusals']['precision']}, recall {report['refusals']['recall']}"]
+           f"Refusals: precision {report['refusals']['precision']}, recall {report['refusals']['recall']}", "",
+           "A passage counts as evidence when it overlaps an evidence quote or one of its `also` quotes (the same "
+           "fact stated elsewhere in the same language). Counting only the quotes themselves: hit@5 "
+           f"{_fmt(report['overall'].get('hit5_primary'))}, MRR@10 {_fmt(report['overall'].get('mrr10_primary'))} "
+           f"(same-language {_fmt(report['same_language'].get('hit5_primary'))} / "
+           f"{_fmt(report['same_language'].get('mrr10_primary'))}, cross-language "
+           f"{_fmt(report['cross_language'].get('hit5_primary'))} / "
+           f"{_fmt(report['cross_language'].get('mrr10_primary'))})."]
     return "\n".join(out) + "\n"
 
 

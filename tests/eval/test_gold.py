@@ -208,3 +208,24 @@ def test_same_language_evidence_in_same_language(row: dict[str, Any]) -> None:
         assert text_language(ev["quote"]) == row["language"], (
             f"same_language evidence must be in the question's language: {ev['quote']!r}"
         )
+
+
+ROWS_WITH_ALSO = [r for r in ANSWERABLE if any(ev.get("also") for ev in r["evidence"])]
+
+
+@pytest.mark.parametrize("row", ROWS_WITH_ALSO, ids=_row_id)
+def test_also_quotes_state_the_fact_elsewhere_in_the_same_language(row: dict[str, Any]) -> None:
+    """`also`: other places stating an evidence entry's fact. Each is an exact corpus substring in the entry's own
+    language (so cross-lingual rows stay cross-lingual), holds an answer string, and is not the entry's own place."""
+    for ev in row["evidence"]:
+        own = corpus_text(ev["doc_id"]).find(ev["quote"])
+        for alt in ev.get("also", []):
+            assert isinstance(alt.get("doc_id"), str) and isinstance(alt.get("quote"), str)
+            quote, text = alt["quote"], corpus_text(alt["doc_id"])
+            assert QUOTE_MIN_CHARS // 2 <= len(quote) <= QUOTE_MAX_CHARS, f"quote length {len(quote)}: {quote!r}"
+            assert quote in text, f"quote not found in {alt['doc_id']}: {quote!r}"
+            assert text_language(quote) == text_language(ev["quote"]), f"not in the evidence's language: {quote!r}"
+            assert any(a in quote for a in row["answers"]), f"no answer string in {quote!r}"
+            start = text.find(quote)
+            same_place = alt["doc_id"] == ev["doc_id"] and start < own + len(ev["quote"]) and own < start + len(quote)
+            assert not same_place and quote != ev["quote"], f"the evidence quote itself: {quote!r}"

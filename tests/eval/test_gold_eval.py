@@ -11,12 +11,12 @@ from eval.gold import GOLD_DIR
 from eval.run import run
 
 LIMITS = {
-    "min_hit5": 0.86,  # measured 0.898
-    "min_mrr": 0.67,  # 0.700
-    "min_same_hit5": 0.89,  # 0.924
-    "min_cross_hit5": 0.83,  # 0.861
-    "min_answer": 0.70,  # 0.729
-    "min_oos_refused": 0.73,  # 0.767 (leave-one-out 0.767, README)
+    "min_hit5": 0.88,  # measured 0.910 (0.898 counting only the named quotes, without `also`)
+    "min_mrr": 0.74,  # 0.776 (0.705)
+    "min_same_hit5": 0.91,  # 0.946
+    "min_cross_hit5": 0.84,  # 0.875
+    "min_answer": 0.70,  # 0.717
+    "min_oos_refused": 0.73,  # 0.800 (leave-one-out 0.767, README)
     "max_answerable_refused": 0.07,  # 0.048
 }
 
@@ -54,3 +54,21 @@ def test_quote_metrics_count_quoted_sentences_that_overlap_the_evidence() -> Non
     assert (s.quote_precision, s.quote_recall) == (0.5, 0.5)
     s = score(row, Response([("d", 0, len(doc))], False, "not covered", [], 1.0), lambda _: doc)
     assert (s.quote_precision, s.quote_recall) == (None, 0.0)
+
+
+def test_a_passage_stating_the_fact_elsewhere_counts_for_hits_but_not_for_the_primary_measure() -> None:
+    from eval.gold import Evidence, GoldRow
+    from eval.run import Response, score
+
+    doc = "Summary: FDA cleared 1,000+ devices. Filler text here. Body: The FDA has cleared 1,000 devices. End."
+    also = Evidence("d", "FDA cleared 1,000+ devices.")
+    row = GoldRow("t-2", "q?", "en", "same_language", ("1,000",),
+                  (Evidence("d", "The FDA has cleared 1,000 devices.", (also,)),))
+    summary, body, end = (0, 36), (doc.index("Filler"), doc.index("Body")), (doc.index("Body"), len(doc))
+    ranked = [("d", *summary), ("d", *body), ("d", *end)]
+    s = score(row, Response(ranked, True, "x", [1], 1.0), lambda _: doc)
+    assert (s.hit1, s.mrr10, s.first_relevant_rank) == (1.0, 1.0, 1)
+    assert (s.hit5_primary, s.mrr10_primary) == (1.0, 1 / 3)
+    assert (s.cite_precision, s.cite_recall) == (1.0, 1.0)
+    s = score(row, Response([("d", *body)], True, "x", [1], 1.0), lambda _: doc)
+    assert (s.hit5, s.hit5_primary, s.cite_precision) == (0.0, 0.0, 0.0)
