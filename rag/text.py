@@ -152,9 +152,11 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 # A full stop ends a sentence only before whitespace and not after a lone letter ("U.S.", "e.g.") or a
-# common abbreviation, so "The U.S. Food and Drug Administration" stays one sentence.
+# common abbreviation, so "The U.S. Food and Drug Administration" stays one sentence. Reference markers right after
+# it stay with it: "…in 2019.[12] The next…" is two sentences, as in text copied from Wikipedia.
 _SENTENCE_RE = re.compile(
-    r"[^\n。！？；!?]+?(?:[。！？；!?]+|(?<!\b[A-Za-z])(?<!\bvs)(?<!\bDr)(?<!\bNo)(?<!\bMr)(?<!\bMs)\.(?=\s)|\.$|(?=\n)|$)"
+    r"[^\n。！？；!?]+?(?:[。！？；!?]+|(?<!\b[A-Za-z])(?<!\bvs)(?<!\bDr)(?<!\bNo)(?<!\bMr)(?<!\bMs)"
+    r"\.(?:\[\d{1,3}\])*(?=\s)|\.$|(?=\n)|$)"
 )
 
 

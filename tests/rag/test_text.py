@@ -30,3 +30,10 @@ def test_split_sentences_keeps_abbreviations() -> None:
     text = "The U.S. FDA cleared devices. 中文句子。第二句？\nA row"
     parts = [text[s:e] for s, e in split_sentences(text)]
     assert parts == ["The U.S. FDA cleared devices.", "中文句子。", "第二句？", "A row"]
+
+
+def test_reference_markers_after_a_full_stop_stay_with_its_sentence() -> None:
+    text = "It grew in 2019.[12] The next year it fell.[3][4] See [5] for details. The U.S.[6] FDA agreed."
+    parts = [text[s:e] for s, e in split_sentences(text)]
+    assert parts == ["It grew in 2019.[12]", "The next year it fell.[3][4]", "See [5] for details.",
+                     "The U.S.[6] FDA agreed."]
