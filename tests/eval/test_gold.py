@@ -67,9 +67,9 @@ def text_language(text: str) -> str:
     return "zh" if has_cjk(text) else "en"
 
 
-def _load_rows() -> list[tuple[str, int, dict[str, Any]]]:
+def _load_rows(directory: Path = GOLD_DIR) -> list[tuple[str, int, dict[str, Any]]]:
     rows: list[tuple[str, int, dict[str, Any]]] = []
-    for path in sorted(GOLD_DIR.glob("*.jsonl")):
+    for path in sorted(directory.glob("*.jsonl")):
         with path.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
@@ -79,7 +79,11 @@ def _load_rows() -> list[tuple[str, int, dict[str, Any]]]:
 
 
 ROWS = _load_rows()
-ANSWERABLE = [r for _, _, r in ROWS if r.get("kind") in ANSWERABLE_KINDS]
+# eval/heldout: the same schema, checked by the same per-row tests; never used to tune or calibrate (its README).
+HELDOUT_DIR = REPO_ROOT / "eval" / "heldout"
+HELDOUT = _load_rows(HELDOUT_DIR)
+ALL_ROWS = ROWS + HELDOUT
+ANSWERABLE = [r for _, _, r in ALL_ROWS if r.get("kind") in ANSWERABLE_KINDS]
 
 
 def _row_id(row: dict[str, Any]) -> str:
@@ -110,7 +114,7 @@ def test_corpus_dir_exists() -> None:
 
 def test_fields_and_types() -> None:
     problems: list[str] = []
-    for fname, lineno, row in ROWS:
+    for fname, lineno, row in ALL_ROWS:
         where = f"{fname}:{lineno} ({_row_id(row)})"
         row_problems: list[str] = []
         for field, typ in REQUIRED_FIELDS.items():
@@ -132,22 +136,33 @@ def test_fields_and_types() -> None:
 
 
 def test_ids_unique_and_prefixed() -> None:
-    counts = Counter(_row_id(r) for _, _, r in ROWS)
+    counts = Counter(_row_id(r) for _, _, r in ALL_ROWS)
     dups = sorted(i for i, n in counts.items() if n > 1)
     assert not dups, f"duplicate ids: {dups}"
     bad = [_row_id(r) for _, _, r in ROWS if not _row_id(r).startswith(ID_PREFIX.get(str(r.get("kind")), "\0"))]
+    bad += [_row_id(r) for _, _, r in HELDOUT
+            if not _row_id(r).startswith("ho-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
     assert not bad, f"ids not prefixed by their kind: {bad}"
 
 
+def test_heldout_set_asks_other_questions() -> None:
+    assert len(HELDOUT) >= 50, "eval/heldout needs its 50 rows"
+    gold = {str(r["question"]).strip() for _, _, r in ROWS}
+    same = [_row_id(r) for _, _, r in HELDOUT if str(r["question"]).strip() in gold]
+    assert not same, f"held-out rows repeat gold questions: {same}"
+    kinds = Counter(r["kind"] for _, _, r in HELDOUT)
+    assert set(kinds) == KINDS, f"held-out set lacks kinds: {KINDS - set(kinds)}"
+
+
 def test_language_and_kind_values() -> None:
-    bad_lang = [_row_id(r) for _, _, r in ROWS if r.get("language") not in LANGUAGES]
-    bad_kind = [_row_id(r) for _, _, r in ROWS if r.get("kind") not in KINDS]
+    bad_lang = [_row_id(r) for _, _, r in ALL_ROWS if r.get("language") not in LANGUAGES]
+    bad_kind = [_row_id(r) for _, _, r in ALL_ROWS if r.get("kind") not in KINDS]
     assert not bad_lang, f"language must be one of {sorted(LANGUAGES)}: {bad_lang}"
     assert not bad_kind, f"kind must be one of {sorted(KINDS)}: {bad_kind}"
 
 
 def test_language_matches_question_text() -> None:
-    bad = [_row_id(r) for _, _, r in ROWS if text_language(str(r.get("question", ""))) != r.get("language")]
+    bad = [_row_id(r) for _, _, r in ALL_ROWS if text_language(str(r.get("question", ""))) != r.get("language")]
     assert not bad, f"language field disagrees with the question's script: {bad}"
 
 
@@ -169,9 +184,8 @@ def test_counts_meet_minimums() -> None:
 
 
 def test_out_of_scope_rows_have_no_evidence() -> None:
-    bad = [
-        _row_id(r) for _, _, r in ROWS if r.get("kind") == "out_of_scope" and (r.get("evidence") or r.get("answers"))
-    ]
+    bad = [_row_id(r) for _, _, r in ALL_ROWS
+           if r.get("kind") == "out_of_scope" and (r.get("evidence") or r.get("answers"))]
     assert not bad, f"out_of_scope rows must have empty evidence and answers: {bad}"
 
 
