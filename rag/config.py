@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         "embedded at all (`off`: one embedding per question; the translation still feeds BM25), or `auto`: `raw` "
         "for Chinese questions and `off` for English ones, as measured best on the gold set and XQuAD (README).",
     )
+    sentence_rerank: bool = Field(
+        True, description="Reorder the first five passages by the sentence each would be quoted for (shared words "
+        "by IDF, sentence-vector cosine): a passage whose best sentence answers clearly better moves up "
+        "(rag/answer.py, sentence_rerank).",
+    )
     source_phrases: bool = Field(
         True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "
         "\"根据英伟达的调查报告\") as a choice of document: rank passages by the rest of the question and put the "

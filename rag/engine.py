@@ -15,7 +15,16 @@ import numpy.typing as npt
 from scipy import sparse
 
 from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, idf, question_terms, signals
-from rag.answer import CANDIDATE_PASSAGES, DISCLAIMER, NOT_COVERED, Answer, Extract, Lang, extractive_answer
+from rag.answer import (
+    CANDIDATE_PASSAGES,
+    DISCLAIMER,
+    NOT_COVERED,
+    Answer,
+    Extract,
+    Lang,
+    extractive_answer,
+    sentence_rerank,
+)
 from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
@@ -62,6 +71,8 @@ class SearchResult:
     # the reports the question names as its source; `queries[0]` is then the question without that phrase
     source: NamedSource | None = None
     filters: Filters | None = None
+    # the top passages' sentence cosines (Engine.sentence_similarity), kept from the rerank for the answer step
+    similarity: dict[int, dict[int, float]] | None = None
 
 
 class Engine:
@@ -147,9 +158,14 @@ class Engine:
                                  source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap))
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
+        result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters)
+        if self.settings.sentence_rerank:
+            result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
+            result.hits = sentence_rerank(queries, hits, result.similarity,
+                                          weight=lambda tok: idf(snap, tok, self._doc_freq), language=lang)
         t3 = time.perf_counter()
-        timing = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
-        return SearchResult(q, lang, queries, hits, timing, prepared.vectors[0], snap, terms, source, filters)
+        result.timing_ms = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
+        return result
 
     def named_source(self, question: str, snapshot: IndexSnapshot) -> NamedSource | None:
         """The reports a question names as its source ("according to the NVIDIA survey"), if any."""
@@ -199,7 +215,8 @@ class Engine:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""
         snap = result.snapshot or self.snapshot
         doc_freq = self._doc_freq
-        return extractive_answer(result.queries, result.hits, self.sentence_similarity(result),
+        similarity = result.similarity if result.similarity is not None else self.sentence_similarity(result)
+        return extractive_answer(result.queries, result.hits, similarity,
                                  weight=lambda tok: idf(snap, tok, doc_freq), language=result.language)
 
     def sentence_similarity(self, result: SearchResult) -> dict[int, dict[int, float]]:

@@ -315,3 +315,35 @@ def test_every_quote_is_the_exact_document_text_at_its_offsets(engine: Engine, q
         assert hit.chunk.start <= quote.start < quote.end <= hit.chunk.end
         assert engine.document(quote.doc_id).text[quote.start:quote.end] == quote.text
         assert f"{quote.text} [{rank}]" in answer.text or f"{quote.text}… [{rank}]" in answer.text
+
+
+def test_sentence_rerank_moves_up_a_passage_whose_sentence_answers_and_keeps_chinese_places_for_english() -> None:
+    from rag.answer import RERANK_DEPTH, sentence_rerank
+
+    def hit(i: int, text: str, lang: str) -> Hit:
+        return Hit(Chunk(f"d:{i}", "d", 0, len(text), text, lang), 1.0 - i / 10, 0.5, 1.0, i)  # type: ignore[arg-type]
+
+    weights = {"abridge": 6.0, "note": 3.0, "drafts": 3.0}  # rank − score / 2: "abridge" alone is worth 3 ranks
+    weight = lambda tok: weights.get(tok, 0.1)  # noqa: E731
+    vague = hit(0, "Clinical documentation is a burden for healthcare organisations everywhere.", "en")
+    other = hit(1, "医院的文书工作很多，人工智能可以帮忙。", "zh")
+    answer = hit(2, "Abridge drafts the clinical note during the visit.", "en")
+    tail = [hit(i, f"Unrelated passage number {i} about something else.", "en") for i in range(3, 8)]
+    question = ["Which tool drafts the clinical note, Abridge?"]
+    out = sentence_rerank(question, [vague, other, answer, *tail], weight=weight, language="en")
+    assert [h.row for h in out[:3]] == [2, 1, 0]  # the Chinese passage keeps its place for an English question
+    assert [h.row for h in out[RERANK_DEPTH:]] == [h.row for h in tail[RERANK_DEPTH - 3:]]  # below the depth: as is
+    assert sorted(h.row for h in out) == list(range(8))
+    chinese = sentence_rerank(["哪个工具能帮医生写病历？Abridge"], [vague, other, answer], weight=weight, language="zh")
+    assert chinese[0].row == 2  # for a Chinese question every passage can move
+
+
+def test_sentence_rerank_reorders_only_the_top_five_and_can_be_turned_off(settings: Settings, embedder: Embedder,
+                                                                        engine: Engine) -> None:
+    """The top five hold the same passages either way (the abstention signals read their maxima)."""
+    off = Engine.from_settings(settings.model_copy(update={"sentence_rerank": False}), embedder)
+    for question in (FDA_EN, FDA_ZH, "NVIDIA调研中有多少组织在使用或评估AI智能体？"):
+        on_hits, off_hits = engine.search(question, 10).hits, off.search(question, 10).hits
+        assert {h.row for h in on_hits[:5]} == {h.row for h in off_hits[:5]}
+        assert [h.row for h in on_hits[5:]] == [h.row for h in off_hits[5:]]
+        assert engine.signals(engine.search(question, 10)) == off.signals(off.search(question, 10))
