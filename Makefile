@@ -47,6 +47,7 @@ test-fast: $(STAMP)
 
 eval: $(STAMP) index/current
 	$(BIN)/rag eval --out eval/out
+	$(BIN)/rag eval --gold eval/heldout --out eval/out/heldout
 
 bench: $(STAMP) index/current
 	$(BIN)/python -m eval.bench --out bench/out
