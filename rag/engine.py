@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -161,8 +161,7 @@ class Engine:
         result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
-            result.hits = sentence_rerank(queries, hits, result.similarity,
-                                          weight=lambda tok: idf(snap, tok, self._doc_freq), language=lang)
+            result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang)
         t3 = time.perf_counter()
         result.timing_ms = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
         return result
@@ -213,11 +212,14 @@ class Engine:
 
     def extract(self, result: SearchResult) -> Extract:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""
-        snap = result.snapshot or self.snapshot
-        doc_freq = self._doc_freq
         similarity = result.similarity if result.similarity is not None else self.sentence_similarity(result)
         return extractive_answer(result.queries, result.hits, similarity,
-                                 weight=lambda tok: idf(snap, tok, doc_freq), language=result.language)
+                                 self._idf_weight(result.snapshot or self.snapshot), result.language)
+
+    def _idf_weight(self, snapshot: IndexSnapshot) -> Callable[[str], float]:
+        """A shared word's weight in sentence scoring (answer and rerank alike): its IDF in `snapshot`."""
+        doc_freq = self._doc_freq
+        return lambda tok: idf(snapshot, tok, doc_freq)
 
     def sentence_similarity(self, result: SearchResult) -> dict[int, dict[int, float]]:
         """Per top hit (row): its sentences' cosines with the question, keyed by start in the chunk.

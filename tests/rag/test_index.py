@@ -52,6 +52,10 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
     old_row = next(i for i, c in enumerate(snap.chunks) if c.doc_id != "extra-doc")
     new_row = next(i for i, c in enumerate(snap2.chunks) if c.id == snap.chunks[old_row].id)
     assert (snap2.latent[new_row] != snap.latent[old_row]).nnz == 0
+    old_rows = {c.id: i for i, c in enumerate(snap.chunks)}
+    for i, c in enumerate(snap2.chunks):  # every row lands at its own chunk, reused or freshly encoded
+        expected = snap.latent[old_rows[c.id]] if c.id in old_rows else counting2.latent_terms([c.text])
+        assert (snap2.latent[i] != expected).nnz == 0, c.id
     assert _gloss_expander.cache_info() != glossings  # new chunks: glossed again
     assert snap2.glossed is not None and len(snap2.glossed) == len(snap2.chunks)
     assert load_index(fresh_settings.index_dir).version == snap2.version
