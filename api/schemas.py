@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from rag.answer import Answer
     from rag.engine import Engine
     from rag.sources import NamedSource
+    from rag.spelling import Correction
 
 ASK_EXAMPLES: dict[str, Example] = {
     "english": {"summary": "English question",
@@ -80,6 +81,20 @@ class NamedSourceOut(BaseModel):
 _NAMED_SOURCE = "Set when the question names one of the reports as its source; null otherwise."
 
 
+class SpellingOut(BaseModel):
+    """A misspelt word of the question and the reports' word it was searched as (rag/spelling.py)."""
+
+    word: str = Field(description="As typed, e.g. \"radiolgists\".")
+    corrected: str = Field(description="The word searched instead, e.g. \"radiologists\".")
+
+    @classmethod
+    def of(cls, corrections: list[Correction]) -> list[SpellingOut]:
+        return [cls(word=c.word, corrected=c.fix) for c in corrections]
+
+
+_SPELLING = "Misspelt words of the question that were searched as the closest word the reports use; empty if none."
+
+
 class AskResponse(BaseModel):
     question: str
     language: Literal["en", "zh"]
@@ -97,6 +112,7 @@ class AskResponse(BaseModel):
                                 "its order (one or two per cited passage), each with its exact place in its "
                                 "document; empty for a refusal and for an LLM summary, whose words are its own.")
     named_source: NamedSourceOut | None = Field(None, description=_NAMED_SOURCE)
+    spelling: list[SpellingOut] = Field(default_factory=list, description=_SPELLING)
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -106,7 +122,8 @@ class AskResponse(BaseModel):
                    confidence=round(answer.confidence, 4), disclaimer=answer.disclaimer,
                    index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()},
                    quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
-                           for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source))
+                           for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source),
+                   spelling=SpellingOut.of(answer.corrections))
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]
@@ -131,6 +148,7 @@ class SearchResponse(BaseModel):
     index_version: str
     timing_ms: dict[str, float]
     named_source: NamedSourceOut | None = Field(None, description=_NAMED_SOURCE)
+    spelling: list[SpellingOut] = Field(default_factory=list, description=_SPELLING)
 
 
 class DocumentSummary(BaseModel):

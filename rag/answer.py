@@ -12,6 +12,7 @@ from typing import Literal, NamedTuple
 from rag.chunking import Chunk
 from rag.retrieval import Hit, language_group
 from rag.sources import NamedSource
+from rag.spelling import Correction
 from rag.text import TOKEN_CACHE_SIZE, question_language, split_sentences, tokenize
 
 Lang = Literal["en", "zh"]
@@ -58,6 +59,7 @@ class Answer:
     titles: dict[str, str] = field(default_factory=dict)  # doc id → title in the `index_version` snapshot
     quotes: list[Quote] = field(default_factory=list)  # what an extractive answer quotes; empty for an LLM summary
     named_source: NamedSource | None = None  # the report the question names, whose passages were put first
+    corrections: list[Correction] = field(default_factory=list)  # misspelt words corrected before searching
 
 
 def length_weight(token: str) -> float:

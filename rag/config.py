@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         "by IDF, sentence-vector cosine): a passage whose best sentence answers clearly better moves up "
         "(rag/answer.py, sentence_rerank).",
     )
+    spelling: bool = Field(
+        True, description="Correct misspelt English words of a question to the closest word the reports use, when "
+        "the typed word is neither in the reports nor a common English word (rag/spelling.py).",
+    )
     source_phrases: bool = Field(
         True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "
         "\"根据英伟达的调查报告\") as a choice of document: rank passages by the rest of the question and put the "

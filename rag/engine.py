@@ -7,7 +7,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
@@ -34,6 +34,7 @@ from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
+from rag.spelling import Correction, Speller
 from rag.text import normalize, question_language, tokenize
 from rag.translate import QueryExpander
 
@@ -73,6 +74,8 @@ class SearchResult:
     filters: Filters | None = None
     # the top passages' sentence cosines (Engine.sentence_similarity), kept from the rerank for the answer step
     similarity: dict[int, dict[int, float]] | None = None
+    # misspelt words corrected before searching (rag/spelling.py); `question` is then the corrected text
+    corrections: list[Correction] = field(default_factory=list)
 
 
 class Engine:
@@ -93,6 +96,7 @@ class Engine:
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
         self._write_lock = threading.Lock()
         self._titles: tuple[str, TitleTable] = ("", {})  # (snapshot version, title tokens): see _title_table
+        self._speller: tuple[int, Speller] | None = None  # (id of the doc-freq table it was built from, speller)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -140,6 +144,7 @@ class Engine:
         q = validate_question(question, self.settings.max_question_chars)
         k = self._check_top_k(top_k)
         snap = snapshot or self.snapshot  # one snapshot per request: never mix two index versions
+        q, corrections = self.speller().correct(q) if self.settings.spelling else (q, [])
         lang = question_language(q)
         t0 = time.perf_counter()
         source = self.named_source(q, snap) if read_source else None
@@ -158,13 +163,23 @@ class Engine:
                                  source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap))
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
-        result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters)
+        result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters,
+                              corrections=corrections)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
             result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang)
         t3 = time.perf_counter()
         result.timing_ms = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
         return result
+
+    def speller(self) -> Speller:
+        """The spelling corrector for the current corpus vocabulary, built on the first question after a swap."""
+        doc_freq = self._doc_freq
+        built = self._speller
+        if built is None or built[0] != id(doc_freq):
+            built = (id(doc_freq), Speller(doc_freq))
+            self._speller = built  # one tuple: a reader never sees a half-updated pair
+        return built[1]
 
     def named_source(self, question: str, snapshot: IndexSnapshot) -> NamedSource | None:
         """The reports a question names as its source ("according to the NVIDIA survey"), if any."""
@@ -206,7 +221,7 @@ class Engine:
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
                         index_version=snap.version, timing_ms=timing,
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
-                        quotes=quotes, named_source=result.source)
+                        quotes=quotes, named_source=result.source, corrections=result.corrections)
         self._answer_cache.put(key, answer)
         return answer
 

@@ -19,6 +19,7 @@ from api.schemas import (
     NamedSourceOut,
     SearchRequest,
     SearchResponse,
+    SpellingOut,
     passages_of,
 )
 from rag.answer import Answer
@@ -103,4 +104,5 @@ async def search(engine: EngineDep, req: SearchRequest = Body(..., openapi_examp
                           passages=passages_of(result.hits, engine, _titles(result)),
                           index_version=(result.snapshot or engine.snapshot).version,
                           timing_ms={k: round(v, 2) for k, v in result.timing_ms.items()},
-                          named_source=NamedSourceOut.of(result.source))
+                          named_source=NamedSourceOut.of(result.source),
+                          spelling=SpellingOut.of(result.corrections))

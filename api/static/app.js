@@ -51,6 +51,7 @@
       quotedEn: "Sentences from English reports are quoted in English.",
       quotedZh: "Sentences from Chinese reports are quoted in Chinese.",
       namedSource: "Your question names the report “{title}”, so its passages come first.",
+      spelling: "Searched with the reports' spelling: {words}.",
       errorHeading: "Couldn't get an answer",
       networkError: "Could not reach the service. Check your connection and try again.",
       serverError: "The service returned an error (HTTP {status}).",
@@ -97,6 +98,7 @@
       quotedEn: "引自英文报告的句子保留英文原文。",
       quotedZh: "引自中文报告的句子保留中文原文。",
       namedSource: "问题提到了报告《{title}》，因此先列出其中的段落。",
+      spelling: "已按报告中的拼写检索：{words}。",
       errorHeading: "未能获得回答",
       networkError: "无法连接服务，请检查网络后重试。",
       serverError: "服务返回错误（HTTP {status}）。",
@@ -406,6 +408,12 @@
     showResultShell(typeof r.question === "string" && r.question ? r.question : q);
     const byRank = new Map(r.passages.map((p) => [p.rank, p]));
     const answered = r.answered !== false;
+    // Misspelt words searched as the reports' word ("radiolgists → radiologists"): say so, answered or not.
+    const fixes = (Array.isArray(r.spelling) ? r.spelling : []).filter((f) => f && f.word && f.corrected);
+    if (fixes.length) {
+      body.append(tr(el("p", { className: "note spelling" }), "spelling",
+        { words: fixes.map((f) => `${f.word} → ${f.corrected}`).join(", ") }));
+    }
     if (answered) {
       const { p, cited } = answerParagraph(r.answer, byRank, r.language);
       const panels = el("div", { className: "source-panels" }, cited.map((rank) => citationPanel(byRank.get(rank), r.quotes)));

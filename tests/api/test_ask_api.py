@@ -96,3 +96,12 @@ def test_odd_but_valid_questions_are_answered_not_crashed(client: TestClient) ->
 def test_a_refusal_quotes_nothing(client: TestClient) -> None:
     body = client.post("/v1/ask", json={"question": "Who won the 2025 NBA Finals?"}).json()
     assert body["answered"] is False and body["citations"] == [] and body["quotes"] == []
+
+
+def test_a_misspelt_question_is_answered_and_says_what_was_corrected(client: TestClient) -> None:
+    for route in ("/v1/ask", "/v1/search"):
+        body = client.post(route, json={"question": "How many AI-enabled medical devicse has the FDA cleraed?"}).json()
+        assert body["spelling"] == [{"word": "devicse", "corrected": "devices"},
+                                    {"word": "cleraed", "corrected": "cleared"}], route
+        assert FDA_QUOTE in body["passages"][0]["text"], route
+    assert client.post("/v1/ask", json={"question": FDA_EN}).json()["spelling"] == []

@@ -365,6 +365,16 @@ def test_a_question_naming_a_report_says_its_passages_come_first(open_page: Open
 
 
 @pytest.mark.browser
+def test_a_misspelt_question_says_what_it_was_searched_as(open_page: OpenPage) -> None:
+    from playwright.sync_api import expect
+
+    s = open_page()
+    body = ask(s, "How many AI-enabled medical devicse has the FDA cleared?")
+    assert body["answered"] and body["spelling"] == [{"word": "devicse", "corrected": "devices"}]
+    expect(s.page.locator(".note.spelling")).to_have_text("Searched with the reports' spelling: devicse → devices.")
+
+
+@pytest.mark.browser
 def test_out_of_scope_question_shows_not_covered(open_page: OpenPage) -> None:
     from playwright.sync_api import expect
 

@@ -1,0 +1,70 @@
+"""Spelling correction of English question words against the corpus's own vocabulary.
+
+A patient types "radiolgists": the word is in no report, so BM25 and the dictionary translation miss it, and the
+abstention model counts it as a term the reports never mention ("unknown") and leans towards refusing. A word is
+corrected only when it is neither a corpus word nor a common English word (SymSpell's 82,765-word frequency
+list), and some corpus word lies within one edit (two for words of nine letters or more); the closest, then the
+most frequent, wins. Names and terms the reports never use ("metformin", "PMDA") stay as typed, so a question
+about them is still recognised as out of scope. Chinese text is left alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from symspellpy import SymSpell, Verbosity
+
+MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
+LONG_WORD = 9  # from this length on, two edits are allowed
+_WORD_RE = re.compile(r"(?<![\w'-])[A-Za-z]+(?![\w'-])")  # a plain word: no digits, not part of "COVID-19"
+
+
+@dataclass(frozen=True)
+class Correction:
+    word: str  # as typed
+    fix: str  # the corpus word, in the typed word's case style
+    start: int  # offsets in the question
+    end: int
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """SymSpell's English frequency list: words that are spelled right even if no report uses them."""
+    text = importlib.resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text("utf-8")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+
+
+class Speller:
+    """Corrects a question's English words to corpus words; built from a snapshot's BM25 document frequencies."""
+
+    def __init__(self, doc_freq: Mapping[str, int]) -> None:
+        self.vocabulary = {w: n for w, n in doc_freq.items() if w.isascii() and w.isalpha() and len(w) >= 3}
+        self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word, count in self.vocabulary.items():
+            self._sym.create_dictionary_entry(word, count)
+
+    def corrections(self, question: str) -> list[Correction]:
+        out = []
+        for m in _WORD_RE.finditer(question):
+            word = m.group(0)
+            low = word.lower()
+            if len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in english_words():
+                continue
+            distance = 2 if len(low) >= LONG_WORD else 1
+            found = self._sym.lookup(low, Verbosity.TOP, max_edit_distance=distance)
+            if found and found[0].term != low:
+                fix = found[0].term
+                fix = fix.capitalize() if word[:1].isupper() else fix
+                out.append(Correction(word, fix, m.start(), m.end()))
+        return out
+
+    def correct(self, question: str) -> tuple[str, list[Correction]]:
+        """The question with its misspelt words replaced, and the corrections made."""
+        fixes = self.corrections(question)
+        for c in reversed(fixes):
+            question = question[:c.start] + c.fix + question[c.end:]
+        return question, fixes
