@@ -96,7 +96,7 @@ class Engine:
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
         self._write_lock = threading.Lock()
         self._titles: tuple[str, TitleTable] = ("", {})  # (snapshot version, title tokens): see _title_table
-        self._speller: tuple[int, Speller] | None = None  # (id of the doc-freq table it was built from, speller)
+        self._speller: tuple[dict[str, int], Speller] | None = None  # (the doc-freq table it was built from, speller)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
@@ -144,9 +144,9 @@ class Engine:
         q = validate_question(question, self.settings.max_question_chars)
         k = self._check_top_k(top_k)
         snap = snapshot or self.snapshot  # one snapshot per request: never mix two index versions
+        t0 = time.perf_counter()
         q, corrections = self.speller().correct(q) if self.settings.spelling else (q, [])
         lang = question_language(q)
-        t0 = time.perf_counter()
         source = self.named_source(q, snap) if read_source else None
         content = source.content if source else q
         queries = self.expander.expand(content, lang)
@@ -176,8 +176,8 @@ class Engine:
         """The spelling corrector for the current corpus vocabulary, built on the first question after a swap."""
         doc_freq = self._doc_freq
         built = self._speller
-        if built is None or built[0] != id(doc_freq):
-            built = (id(doc_freq), Speller(doc_freq))
+        if built is None or built[0] is not doc_freq:  # the table itself, not its id: ids of freed objects recur
+            built = (doc_freq, Speller(doc_freq))
             self._speller = built  # one tuple: a reader never sees a half-updated pair
         return built[1]
 

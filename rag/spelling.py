@@ -43,6 +43,7 @@ class Speller:
 
     def __init__(self, doc_freq: Mapping[str, int]) -> None:
         self.vocabulary = {w: n for w, n in doc_freq.items() if w.isascii() and w.isalpha() and len(w) >= 3}
+        self._english = english_words()  # loaded here, so the engine's warm-up pays for it, not a first question
         self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in self.vocabulary.items():
             self._sym.create_dictionary_entry(word, count)
@@ -52,7 +53,7 @@ class Speller:
         for m in _WORD_RE.finditer(question):
             word = m.group(0)
             low = word.lower()
-            if len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in english_words():
+            if len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in self._english:
                 continue
             distance = 2 if len(low) >= LONG_WORD else 1
             found = self._sym.lookup(low, Verbosity.TOP, max_edit_distance=distance)

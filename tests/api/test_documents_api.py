@@ -26,6 +26,8 @@ def writable(fresh_settings: Settings, embedder: Embedder) -> Iterator[tuple[Tes
 def test_json_upload_is_answerable_and_offsets_check_out(writable: tuple[TestClient, Engine]) -> None:
     client, engine = writable
     before = engine.snapshot.version
+    misspelt = "By how much did Zorbalt kiosks cut waiting times?"
+    assert client.post("/v1/search", json={"question": misspelt}).json()["spelling"] == []  # no such word yet
     r = client.post("/v1/documents", json={"id": "zorblat", "text": NEW_TEXT, "title": "Zorblat kiosks"},
                     headers=KEY)
     assert r.status_code == 201, r.text
@@ -33,6 +35,10 @@ def test_json_upload_is_answerable_and_offsets_check_out(writable: tuple[TestCli
     body = client.post("/v1/ask", json={"question": "By how much did Zorblat kiosks cut waiting times?"}).json()
     top = body["passages"][0]
     assert top["doc_id"] == "zorblat" and "37 percent" in top["text"]
+    # The speller follows the new vocabulary: the new report's name, misspelt, is searched as it is written there.
+    fixed = client.post("/v1/search", json={"question": misspelt}).json()
+    assert fixed["spelling"] == [{"word": "Zorbalt", "corrected": "Zorblat"}]
+    assert fixed["passages"][0]["doc_id"] == "zorblat"
     doc = client.get("/v1/documents/zorblat").json()
     assert doc["text"][top["start"]:top["end"]] == top["text"] and doc["title"] == "Zorblat kiosks"
     # the upload is on disk, so a restart keeps it
