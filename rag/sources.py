@@ -31,6 +31,13 @@ _EN_SOURCE = re.compile(
     r"(?:(?:the|a|an|this|that|its|their)\s+)?(?P<name>" + _NAME + r")(?P<doc>" + _DOC_WORDS + r"(?:\s+" + _DOC_WORDS
     + r")?)(?:\s+of\s+(?:the\s+)?(?P<name2>" + _NAME + r")(?P<doc2>" + _DOC_WORDS + r"))?\b(?:\s*,)?",
     re.IGNORECASE)
+# The report as the sentence's subject: "How does the NVIDIA survey write-up describe …", "What did NVIDIA's survey
+# find about …". Only before a verb of saying, so "the NVIDIA survey data" or "which report" stay words to search.
+_EN_SUBJECT = re.compile(
+    r"\b(?:(?:the|a|an|this|that)\s+)?(?P<name>" + _NAME + r")(?P<doc>" + _DOC_WORDS + r"(?:\s+" + _DOC_WORDS
+    + r")?)(?=\s+(?:say|says|said|find|finds|found|show|shows|showed|describe|describes|described|report|reports|"
+    r"reported|state|states|stated|mention|mentions|mentioned|list|lists|listed|conclude|concludes|concluded)\b)",
+    re.IGNORECASE)
 # 根据/据/按照/依据/在 <name> 报告(中/里)(显示/指出)，: the word for a source must end the phrase ("在…发表" or
 # "在…表现" are not sources), and a question word cannot be part of the name ("在哪个期刊发表的文章中").
 _ZH_NAME = r"(?:(?![哪谁几]|什么|多少)[^，,。？?！!、]){1,20}?"
@@ -55,7 +62,7 @@ class NamedSource:
 
 def source_phrases(question: str) -> list[re.Match[str]]:
     """Candidate source-naming phrases in a question, English and Chinese."""
-    return [*_EN_SOURCE.finditer(question), *_ZH_SOURCE.finditer(question)]
+    return [*_EN_SOURCE.finditer(question), *_EN_SUBJECT.finditer(question), *_ZH_SOURCE.finditer(question)]
 
 
 TitleTable = Mapping[str, frozenset[str]]  # document id → the tokens of its title
@@ -85,7 +92,7 @@ def named_source(question: str, titles: Callable[[], TitleTable],
         return None
     n = len(by_doc)
     for m in matches:
-        lang = "en" if m.re is _EN_SOURCE else "zh"
+        lang = "zh" if m.re is _ZH_SOURCE else "en"
         name_text = " ".join(g for g in (m.group("name"), m.groupdict().get("name2")) if g)
         names = tokenize(name_text) + (tokenize(translate(name_text, lang)) if translate and name_text.strip() else [])
         words = dict.fromkeys(names + tokenize(" ".join(g for g in (m.group("doc"), m.groupdict().get("doc2")) if g)))

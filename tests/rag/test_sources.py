@@ -38,6 +38,9 @@ def translate() -> object:
     ("How much did the US raise in 2024 according to the US-China comparison table?", "cmp",
      "How much did the US raise in 2024?"),
     ("In the medical imaging market report, what holds growth back?", "img", "What holds growth back?"),
+    # the report as the subject of a verb of saying
+    ("What did NVIDIA's survey find about open-source models?", "nv", "What did find about open-source models?"),
+    ("How does the US-China comparison describe regulation?", "cmp", "How does describe regulation?"),
 ])
 def test_an_english_phrase_names_the_report_whose_title_it_matches(question: str, doc: str, content: str) -> None:
     source = named_source(question, tables)
@@ -61,6 +64,7 @@ def test_a_chinese_phrase_names_a_report_through_its_translation(translate: obje
     "According to a Lancet study, how accurate is AI at reading scans?",  # a source no title matches
     "In the healthcare AI report, what is the growth rate?",  # "healthcare" is in three titles: not a name
     "How many AI medical devices has the FDA cleared?",  # no source phrase at all
+    "What does the report say about FDA approvals?",  # the subject form, with a source word alone
 ])
 def test_a_phrase_that_picks_out_no_single_report_leaves_the_question_as_asked(question: str) -> None:
     assert named_source(question, tables) is None
@@ -71,6 +75,8 @@ def test_a_phrase_that_picks_out_no_single_report_leaves_the_question_as_asked(q
     "詹姆斯·赫顿在哪一年发表了有关他理论的两卷版本？",
     "「Aeronomy」这个词是在哪个期刊发表的文章中首次提及？",
     "他在处理什么问题中的表现备受评论赞赏？",
+    "What NVIDIA survey data shows adoption?",  # a source word not followed by a verb of saying
+    "Who wrote the paper describing the method?",
 ])
 def test_questions_about_papers_or_with_source_like_words_are_not_source_phrases(question: str) -> None:
     assert source_phrases(question) == []
