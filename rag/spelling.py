@@ -56,10 +56,9 @@ class Speller:
             if len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in self._english:
                 continue
             distance = 2 if len(low) >= LONG_WORD else 1
-            found = self._sym.lookup(low, Verbosity.TOP, max_edit_distance=distance)
-            if found and found[0].term != low:
-                fix = found[0].term
-                fix = fix.capitalize() if word[:1].isupper() else fix
+            found = self._sym.lookup(low, Verbosity.TOP, max_edit_distance=distance)  # never `low`: not in vocabulary
+            if found:
+                fix = found[0].term.capitalize() if word[:1].isupper() else found[0].term
                 out.append(Correction(word, fix, m.start(), m.end()))
         return out
 

@@ -4,22 +4,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from symspellpy.editdistance import DistanceAlgorithm, EditDistance
+
 from eval.gold import GOLD_DIR, load_gold
 from eval.typos import misspell
 
 
 def _edits(a: str, b: str) -> int:
-    """Levenshtein distance counting a swap of neighbours as one edit (what one typo is)."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
+    """Edit distance counting a swap of neighbours as one edit (what one typo is): SymSpell's Damerau OSA."""
+    return int(EditDistance(DistanceAlgorithm.DAMERAU_OSA).compare(a, b, 5))
 
 
 def test_one_long_word_gets_one_typo_and_short_or_capitalised_words_none() -> None:

@@ -19,7 +19,7 @@ def test_real_words_names_acronyms_and_chinese_stay_as_typed() -> None:
     # word one edit from "devices"; "PMDA" is an acronym; short words are too ambiguous to correct.
     for question in ("Can I stop taking metformin?", "Who devises the rules?", "Has the PMDA approved any?",
                      "Any devs here?", "影像设备有哪些？", "Which deviecs-related rules?"):
-        assert Speller(VOCAB).correct(question) == (question, []), question
+        assert speller.correct(question) == (question, []), question
     assert speller.correct("Which imagign devices?")[0] == "Which imaging devices?"
 
 
