@@ -27,6 +27,16 @@ def test_chinese_passage_gloss_is_english_and_other_passages_get_none() -> None:
     assert expander.gloss_passage("The FDA has cleared more than 1,000 devices.", "en") == ""
 
 
+def test_company_names_missing_from_the_dictionary_translate_as_names() -> None:
+    """CC-CEDICT has no 腾讯 or 科大讯飞; without the glossary they were glossed character by character
+    (腾讯 → "soar question"), which matches nothing in an English report."""
+    expander = QueryExpander()
+    english = set(tokenize(expander.to_english("腾讯和科大讯飞的AI处理一张肺炎影像要多长时间？")))
+    assert {"tencent", "iflytek", "pneumonia"} <= english and not {"soar", "question"} & english
+    assert {"腾讯", "阿里巴巴"} <= set(expander.to_chinese("Do Tencent and Alibaba run hospitals?").split())
+    assert "腾讯健康" in expander.to_chinese("What does Tencent Health offer?").split()  # the longer name wins
+
+
 
 def test_parsed_dictionary_is_cached_on_disk_and_a_damaged_cache_is_reparsed(tmp_path: Path,
                                                                              caplog: pytest.LogCaptureFixture) -> None:
