@@ -248,6 +248,10 @@ class QueryExpander:
                 phrase = " ".join(words[i:i + n])
                 if n == 1 and (phrase in _EN_STOPWORDS or len(phrase) < 2):
                     found: list[str] | None = []
+                elif all(w in _EN_STOPWORDS for w in words[i:i + n]):
+                    # Function words alone are no phrase: CC-CEDICT's "what to do" (机宜, "guidelines"), its
+                    # "to" dropped as filler, matched every "What do …" question.
+                    found = None
                 else:
                     found = self._phrase_to_chinese(phrase, en_zh)
                 if found is not None:
@@ -259,11 +263,15 @@ class QueryExpander:
         return " ".join(dict.fromkeys(out))
 
     def _phrase_to_chinese(self, phrase: str, en_zh: dict[str, list[str]]) -> list[str] | None:
-        if phrase in self.gloss_en_zh:
-            return self.gloss_en_zh[phrase][:MAX_SENSES]
         if re.fullmatch(r"[0-9][0-9.,%]*", phrase):
             return [phrase]
-        for form in _english_forms(phrase):
+        forms = list(_english_forms(phrase))
+        # The glossary first, in any of the phrase's forms: it lists "radiologist", a question asks about
+        # "radiologists", and CC-CEDICT has neither.
+        for form in forms:
+            if form in self.gloss_en_zh:
+                return self.gloss_en_zh[form][:MAX_SENSES]
+        for form in forms:
             if form in en_zh:
                 return self._prefer_known(_most_common(en_zh[form], self._tokenizer.FREQ))[:MAX_SENSES]
         return None

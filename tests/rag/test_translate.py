@@ -37,6 +37,19 @@ def test_company_names_missing_from_the_dictionary_translate_as_names() -> None:
     assert "腾讯健康" in expander.to_chinese("What does Tencent Health offer?").split()  # the longer name wins
 
 
+def test_glossary_terms_are_found_in_any_inflected_form() -> None:
+    """The glossary lists "radiologist"; CC-CEDICT has neither form, so "radiologists" went untranslated."""
+    chinese = QueryExpander().to_chinese("How many radiologists does China lack?").split()
+    assert "放射科" in chinese and "中国" in chinese
+
+
+def test_function_words_alone_are_not_looked_up_as_a_phrase() -> None:
+    """CC-CEDICT's "what to do" (机宜) is "what do" once its filler "to" is dropped; every "What do …" question
+    translated to it."""
+    chinese = QueryExpander().to_chinese("What do the surveys say about AI agents?").split()
+    assert "机宜" not in chinese and {"调研", "智能体"} <= set(chinese)
+
+
 
 def test_parsed_dictionary_is_cached_on_disk_and_a_damaged_cache_is_reparsed(tmp_path: Path,
                                                                              caplog: pytest.LogCaptureFixture) -> None:
