@@ -1,9 +1,12 @@
-"""A misspelt copy of a gold set: `python -m eval.typos OUT [--gold DIR] [--seed N]`, then `rag eval --gold OUT`.
+"""A carelessly typed copy of a gold set: `python -m eval.typos OUT [--gold DIR] [--seed N] [--lower]`, then
+`rag eval --gold OUT`.
 
 Keeps the English rows only and puts one typo (a letter dropped, two swapped or one replaced, never the first or
 last) into one word of six or more lower-case letters of each question, chosen by a seeded random generator.
 Evidence and answers stay as they are, so `rag eval` on the copy, with `RAG_SPELLING` on and off, measures what
-rag/spelling.py recovers (README, Evaluation, "Misspelt questions").
+rag/spelling.py recovers (README, Evaluation, "Misspelt questions"). With `--lower` the questions are instead
+typed all in lower case, as on a phone ("how many ai devices has health canada licensed"): names and acronyms
+lose the capitals that tell them apart.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--gold", type=Path, default=GOLD_DIR)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lower", action="store_true", help="lower-case every question instead of misspelling it")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -52,11 +56,11 @@ def main() -> None:
         rows = []
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and (row := json.loads(line))["language"] == "en":
-                question = misspell(row["question"], rng)
+                question = row["question"].lower() if args.lower else misspell(row["question"], rng)
                 changed += question != row["question"]
                 rows.append(json.dumps(dict(row, question=question), ensure_ascii=False))
         (args.out / path.name).write_text("".join(r + "\n" for r in rows), encoding="utf-8")
-    print(f"{changed} questions misspelt in {args.out}")
+    print(f"{changed} questions {'lower-cased' if args.lower else 'misspelt'} in {args.out}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
-from rag.text import normalize, question_language, tokenize
+from rag.text import question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,13 @@ def validate_question(question: str, max_chars: int) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in q):
         raise InvalidQuery("the question contains control characters (e.g. NUL)")
     return q
+
+
+def cache_key(text: str) -> str:
+    """What a cached embedding or answer is filed under: the text as the model reads it, so NFKC and outer
+    whitespace only. Not case-folded: the model is cased, and "how big is india's market" filed with "How big is
+    India's market" got the other's vector, so a question's answer depended on which form was asked first."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 @dataclass
@@ -114,12 +121,12 @@ class Engine:
 
     # -- queries -------------------------------------------------------------------------------------
     def _embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        rows: list[npt.NDArray[np.float32] | None] = [self._query_cache.get(normalize(t)) for t in texts]
+        rows: list[npt.NDArray[np.float32] | None] = [self._query_cache.get(cache_key(t)) for t in texts]
         missing = [i for i, r in enumerate(rows) if r is None]
         if missing:
             fresh = self.embedder.embed_queries([texts[i] for i in missing])
             for i, v in zip(missing, fresh, strict=True):
-                self._query_cache.put(normalize(texts[i]), v)
+                self._query_cache.put(cache_key(texts[i]), v)
                 rows[i] = v
         return np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, self.embedder.dim), np.float32)
 
@@ -127,7 +134,7 @@ class Engine:
         """The question's latent terms as a dense row, when both the embedder and the snapshot have them."""
         if self._latent is None or snapshot.latent is None:
             return None
-        key = normalize(text)
+        key = cache_key(text)
         row = self._latent_cache.get(key)
         if row is None:
             row = self._latent.latent_terms([text])
@@ -177,7 +184,7 @@ class Engine:
         doc_freq = self._doc_freq
         built = self._speller
         if built is None or built[0] is not doc_freq:  # the table itself, not its id: ids of freed objects recur
-            built = (doc_freq, Speller(doc_freq))
+            built = (doc_freq, Speller(doc_freq, frozenset(self.expander.gloss_en_zh)))
             self._speller = built  # one tuple: a reader never sees a half-updated pair
         return built[1]
 
@@ -203,7 +210,7 @@ class Engine:
         t0 = time.perf_counter()
         k = self._check_top_k(top_k)
         snap = self.snapshot  # read once: a swap during this request must not mix two index versions
-        key = (normalize(question.strip()), k, filters, snap.version)
+        key = (cache_key(question), k, filters, snap.version)
         cached = self._answer_cache.get(key)
         if cached is not None:
             return cached

@@ -41,9 +41,11 @@ def english_words() -> frozenset[str]:
 class Speller:
     """Corrects a question's English words to corpus words; built from a snapshot's BM25 document frequencies."""
 
-    def __init__(self, doc_freq: Mapping[str, int]) -> None:
+    def __init__(self, doc_freq: Mapping[str, int], known: frozenset[str] = frozenset()) -> None:
+        """`known`: further words spelled right (the glossary's: "medtech", indexed as "med" "tech" from "MedTech",
+        must stay whole to be translated)."""
         self.vocabulary = {w: n for w, n in doc_freq.items() if w.isascii() and w.isalpha() and len(w) >= 3}
-        self._english = english_words()  # loaded here, so the engine's warm-up pays for it, not a first question
+        self._english = english_words() | known  # loaded here, so the engine's warm-up pays, not a first question
         self._sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in self.vocabulary.items():
             self._sym.create_dictionary_entry(word, count)
@@ -60,7 +62,17 @@ class Speller:
             if found:
                 fix = found[0].term.capitalize() if word[:1].isupper() else found[0].term
                 out.append(Correction(word, fix, m.start(), m.end()))
+            elif word.islower() and (split := self._split(word)):  # "Bannow", capitalised, is a name as typed
+                out.append(Correction(word, split, m.start(), m.end()))
         return out
+
+    def _split(self, word: str) -> str | None:
+        """Two corpus words a run-together word is made of ("chatgpt" → "chat gpt"): the reports' "ChatGPT" is
+        indexed as two tokens, split at its capital, and a name typed in lower case has none. The split whose
+        rarer half is the most frequent wins; None when no split has two corpus words of two letters or more."""
+        splits = [(min(self.vocabulary[word[:i]], self.vocabulary[word[i:]]), word[:i] + " " + word[i:])
+                  for i in range(2, len(word) - 1) if word[:i] in self.vocabulary and word[i:] in self.vocabulary]
+        return max(splits)[1] if splits else None
 
     def correct(self, question: str) -> tuple[str, list[Correction]]:
         """The question with its misspelt words replaced, and the corrections made."""

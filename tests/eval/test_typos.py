@@ -37,3 +37,11 @@ def test_the_misspelt_copy_keeps_the_english_rows_and_loads_as_gold(tmp_path: Pa
     subprocess.run([sys.executable, "-m", "eval.typos", str(again), "--seed", "3"], check=True, capture_output=True)
     assert (again / "same_language.jsonl").read_text(encoding="utf-8") == first  # seeded: the same copy
     assert json.loads(first.splitlines()[0])["language"] == "en"
+
+
+def test_the_lower_case_copy_lower_cases_every_english_question(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "eval.typos", str(tmp_path), "--lower"], check=True, capture_output=True)
+    english = {r.id: r for r in load_gold(GOLD_DIR) if r.language == "en"}
+    copy = load_gold(tmp_path)
+    assert {r.id for r in copy} == set(english)
+    assert all(r.question == english[r.id].question.lower() and r.evidence == english[r.id].evidence for r in copy)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from rag.chunking import Chunk
@@ -347,3 +348,13 @@ def test_sentence_rerank_reorders_only_the_top_five_and_can_be_turned_off(settin
         assert {h.row for h in on_hits[:5]} == {h.row for h in off_hits[:5]}
         assert [h.row for h in on_hits[5:]] == [h.row for h in off_hits[5:]]
         assert engine.signals(engine.search(question, 10)) == off.signals(off.search(question, 10))
+
+
+def test_a_question_typed_in_another_case_is_embedded_as_typed(engine: Engine) -> None:
+    """The caches must not hand a lower-case question the vector of its capitalised twin (the model is cased)."""
+    cased, lower = "How many devices has the FDA cleared so far?", "how many devices has the fda cleared so far?"
+    engine.search(cased, 5)
+    vector = engine.search(lower, 5).question_vector
+    assert vector is not None
+    assert np.allclose(vector, engine.embedder.embed_queries([lower])[0], atol=1e-6)
+    assert not np.allclose(vector, engine.embedder.embed_queries([cased])[0], atol=1e-3)

@@ -29,3 +29,24 @@ def test_the_engine_searches_the_corrected_question(engine: Engine) -> None:
     assert [(c.word, c.fix) for c in typed.corrections] == [("devicse", "devices")]
     assert typed.question == clean.question and [h.row for h in typed.hits] == [h.row for h in clean.hits]
     assert clean.corrections == []
+
+
+def test_a_name_typed_run_together_is_split_into_the_corpus_words_it_was_indexed_as() -> None:
+    """The reports' "ChatGPT" and "DeepSeek" are indexed split at the capital; typed in lower case they are one
+    word no passage has."""
+    speller = Speller({**VOCAB, "chat": 4, "gpt": 6, "deep": 9, "seek": 2, "med": 3, "tech": 8})
+    text, fixes = speller.correct("how many use chatgpt or deepseek?")
+    assert text == "how many use chat gpt or deep seek?"
+    assert [(c.word, c.fix) for c in fixes] == [("chatgpt", "chat gpt"), ("deepseek", "deep seek")]
+    assert speller.correct("Is ChatGPT used?") == ("Is ChatGPT used?", [])  # split by its capitals already
+    assert speller.correct("Did Deepseek say?") == ("Did Deepseek say?", [])  # capitalised: a name as typed
+    assert speller.correct("what about deepfakes?") == ("what about deepfakes?", [])  # "fakes": no corpus word
+    known = Speller({**VOCAB, "med": 3, "tech": 8}, known=frozenset({"medtech"}))
+    assert known.correct("which medtech firms?") == ("which medtech firms?", [])  # a glossary word stays whole
+
+
+def test_the_engine_finds_a_lower_case_run_together_name(engine: Engine) -> None:
+    typed = engine.search("what share of medical questions goes through chatgpt?", 5)
+    assert [(c.word, c.fix) for c in typed.corrections] == [("chatgpt", "chat gpt")]
+    assert any("ChatGPT" in h.chunk.text for h in typed.hits)
+    assert engine.search("which medtech companies use ai?", 5).corrections == []  # the glossary's word
