@@ -69,9 +69,10 @@ class Speller:
     def _split(self, word: str) -> str | None:
         """Two corpus words a run-together word is made of ("chatgpt" → "chat gpt"): the reports' "ChatGPT" is
         indexed as two tokens, split at its capital, and a name typed in lower case has none. The split whose
-        rarer half is the most frequent wins; None when no split has two corpus words of two letters or more."""
+        rarer half is the most frequent wins; None when no split has two corpus words (of three letters or more:
+        the shortest the vocabulary keeps)."""
         splits = [(min(self.vocabulary[word[:i]], self.vocabulary[word[i:]]), word[:i] + " " + word[i:])
-                  for i in range(2, len(word) - 1) if word[:i] in self.vocabulary and word[i:] in self.vocabulary]
+                  for i in range(3, len(word) - 2) if word[:i] in self.vocabulary and word[i:] in self.vocabulary]
         return max(splits)[1] if splits else None
 
     def correct(self, question: str) -> tuple[str, list[Correction]]:
