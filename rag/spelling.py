@@ -20,7 +20,9 @@ from symspellpy import SymSpell, Verbosity
 
 MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
 LONG_WORD = 9  # from this length on, two edits are allowed
-_WORD_RE = re.compile(r"(?<![\w'-])[A-Za-z]+(?![\w'-])")  # a plain word: no digits, not part of "COVID-19"
+# A plain word: no digits, not part of "COVID-19". Bounded by ASCII only, so a word written against Chinese text
+# ("nvidai的调研", "chatgpt在医院") is still a word.
+_WORD_RE = re.compile(r"(?<![A-Za-z0-9_'-])[A-Za-z]+(?![A-Za-z0-9_'-])")
 
 
 @dataclass(frozen=True)

@@ -50,3 +50,14 @@ def test_the_engine_finds_a_lower_case_run_together_name(engine: Engine) -> None
     assert [(c.word, c.fix) for c in typed.corrections] == [("chatgpt", "chat gpt")]
     assert any("ChatGPT" in h.chunk.text for h in typed.hits)
     assert engine.search("which medtech companies use ai?", 5).corrections == []  # the glossary's word
+
+
+def test_an_english_word_written_against_chinese_text_is_corrected_too() -> None:
+    """Chinese questions embed Latin words without a space ("nvidai的调研"); a word boundary of `\\w` (which counts
+    Han characters as word characters) never saw them."""
+    speller = Speller({**VOCAB, "chat": 4, "gpt": 6})
+    text, fixes = speller.correct("nvidai的调研说了什么？")
+    assert text == "nvidia的调研说了什么？"
+    assert [(c.word, c.fix, c.start, c.end) for c in fixes] == [("nvidai", "nvidia", 0, 6)]
+    assert [(c.word, c.fix) for c in speller.corrections("chatgpt在医院里用得多吗？")] == [("chatgpt", "chat gpt")]
+    assert speller.correct("COVID-19疫情和AI医疗器械") == ("COVID-19疫情和AI医疗器械", [])
