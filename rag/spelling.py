@@ -28,7 +28,7 @@ _WORD_RE = re.compile(r"(?<![A-Za-z0-9_'-])[A-Za-z]+(?![A-Za-z0-9_'-])")
 @dataclass(frozen=True)
 class Correction:
     word: str  # as typed
-    fix: str  # the corpus word, in the typed word's case style
+    fix: str  # the corpus word in the typed word's case style, or two corpus words ("chat gpt") for a split
     start: int  # offsets in the question
     end: int
 
