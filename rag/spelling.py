@@ -3,9 +3,11 @@
 A patient types "radiolgists": the word is in no report, so BM25 and the dictionary translation miss it, and the
 abstention model counts it as a term the reports never mention ("unknown") and leans towards refusing. A word is
 corrected only when it is neither a corpus word nor a common English word (SymSpell's 82,765-word frequency
-list), and some corpus word lies within one edit (two for words of nine letters or more); the closest, then the
-most frequent, wins. Names and terms the reports never use ("metformin", "PMDA") stay as typed, so a question
-about them is still recognised as out of scope. Chinese text is left alone.
+list), and some corpus word lies within one edit (two for words of nine letters or more); the closest wins, then
+one that keeps the typed first letter, then the most frequent. Names and terms the reports never use
+("metformin", "PMDA") stay as typed, so a question about them is still recognised as out of scope, and so do
+words with a capital inside ("BSkyB", "iFlytek"): the tokenizer splits them as it split the corpus's own
+spelling, and "BSkyB" had become "Bsky". Chinese text is left alone.
 """
 
 from __future__ import annotations
@@ -57,12 +59,16 @@ class Speller:
         for m in _WORD_RE.finditer(question):
             word = m.group(0)
             low = word.lower()
-            if len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in self._english:
-                continue
+            if (len(low) < MIN_LENGTH or word.isupper() or low in self.vocabulary or low in self._english
+                    or any(ch.isupper() for ch in word[1:])):
+                continue  # a capital inside a word ("BSkyB", "iFlytek") marks a name typed with care
             distance = 2 if len(low) >= LONG_WORD else 1
-            found = self._sym.lookup(low, Verbosity.TOP, max_edit_distance=distance)  # never `low`: not in vocabulary
+            # never `low`: not in vocabulary. Of the closest, one with the typed first letter wins, then the most
+            # frequent: first letters are rarely mistyped, and XQuAD's "Beriods" (beroids) had become "Periods".
+            found = self._sym.lookup(low, Verbosity.CLOSEST, max_edit_distance=distance)
             if found:
-                fix = found[0].term.capitalize() if word[:1].isupper() else found[0].term
+                term = max(found, key=lambda s: (s.term[0] == low[0], s.count)).term
+                fix = term.capitalize() if word[:1].isupper() else term
                 out.append(Correction(word, fix, m.start(), m.end()))
             elif word.islower() and (split := self._split(word)):  # "Bannow", capitalised, is a name as typed
                 out.append(Correction(word, split, m.start(), m.end()))
