@@ -167,7 +167,8 @@ class Engine:
             mode = "raw" if lang == "zh" else "off"
         vectors = self._embed_queries(queries if mode != "off" else queries[:1])
         prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw", terms,
-                                 source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap))
+                                 source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap),
+                                 self.expander.aliases(content, lang))
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
         result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters,

@@ -171,6 +171,9 @@ class PreparedQuery:
     source_docs: frozenset[str] = frozenset()
     # The question's latent terms (rag/embedders.py, LatentTermEncoder), one dense row; None: no such list.
     latent: npt.NDArray[np.float32] | None = None
+    # The glossary's other names for what the question names, in its own language (QueryExpander.aliases), added
+    # to its own-language BM25 query: gold hit@1 0.723 → 0.735, MRR@10 0.809 → 0.816, XQuAD unchanged (README).
+    aliases: str = ""
 
 
 def coverage(terms: Sequence[Term], tokens: AbstractSet[str]) -> float:
@@ -210,7 +213,8 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         vecs = np.concatenate([snapshot.transform.apply_query(query.vectors[i:i + 1], query.langs[i])
                                for i in embedded])
         dense = {r: s for r, s in dense_leg(snapshot, vecs, pool, None).items() if rows_mask[r]}
-        texts = [query.texts[0]] if lang == q_lang else [query.texts[i] for i in use if i > 0] or [query.texts[0]]
+        own = f"{query.texts[0]} {query.aliases}" if query.aliases else query.texts[0]
+        texts = [own] if lang == q_lang else [query.texts[i] for i in use if i > 0] or [query.texts[0]]
         bm25 = lexical_scores(snapshot, texts)
         bm25[~rows_mask] = 0
         lex_rank = top_rows(bm25, CANDIDATES)

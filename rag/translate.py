@@ -12,6 +12,7 @@ import hashlib
 import logging
 import marshal
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import resources
@@ -115,20 +116,50 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
     return zh_en, dict(en_zh)
 
 
-def _load_glossary(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    en_zh: dict[str, list[str]] = defaultdict(list)
-    zh_en: dict[str, list[str]] = defaultdict(list)
+def _glossary_lines(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Each entry's English and Chinese names, as written (case kept)."""
+    out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         en_part, zh_part = line.split("\t")
-        ens = [normalize(e).strip() for e in en_part.split("|")]
-        zhs = [z.strip() for z in zh_part.split("|")]
+        out.append(([e.strip() for e in en_part.split("|")], [z.strip() for z in zh_part.split("|")]))
+    return out
+
+
+def _load_glossary(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    en_zh: dict[str, list[str]] = defaultdict(list)
+    zh_en: dict[str, list[str]] = defaultdict(list)
+    for en_names, zhs in _glossary_lines(path):
+        ens = [normalize(e).strip() for e in en_names]
         for e in ens:
             en_zh[e].extend(z for z in zhs if z not in en_zh[e])
         for z in zhs:
             zh_en[normalize(z)].append(ens[0])
     return dict(en_zh), dict(zh_en)
+
+
+def _alias_patterns(path: Path) -> list[tuple[re.Pattern[str], list[str], str]]:
+    """(pattern of one name, the entry's other names in that language, language) for every glossary name.
+
+    An all-capital name ("US", "FDA") matches only as written: "us" is a pronoun."""
+    out = []
+    for ens, zhs in _glossary_lines(path):
+        for names, lang in ((ens, "en"), (zhs, "zh")):
+            for name in names:
+                others = [n for n in names if n.lower() != name.lower()]
+                if not others:
+                    continue
+                if lang == "zh" and _HAN_RE.search(name):
+                    if len(name) < 2:
+                        continue  # one character (药) is part of too many words
+                    pattern = re.compile(re.escape(name))
+                elif name.isupper():
+                    pattern = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])")
+                else:
+                    pattern = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", re.IGNORECASE)
+                out.append((pattern, others, lang))
+    return out
 
 
 class QueryExpander:
@@ -137,6 +168,7 @@ class QueryExpander:
     def __init__(self, glossary: Path = GLOSSARY, translator: Translator | None = None,
                  vocabulary: frozenset[str] = frozenset()) -> None:
         self.gloss_en_zh, self.gloss_zh_en = _load_glossary(glossary)
+        self._aliases = _alias_patterns(glossary)
         self.translator = translator
         # Tokens of the indexed passages: of a word's dictionary senses, those the corpus uses are preferred,
         # since a sense no passage contains can only add noise (融资 → "financing", not "melt coin").
@@ -155,6 +187,18 @@ class QueryExpander:
             if llm and llm not in variants:
                 variants.append(llm)
         return variants
+
+    def aliases(self, question: str, lang: str) -> str:
+        """The other names, in the question's language, of the glossary entries the question names: the reports
+        write "United States" where a question says "US", 复合年增长率 where it says 年复合增长率."""
+        text = unicodedata.normalize("NFKC", question)  # case kept: "US" is a name, "us" a pronoun
+        if lang == "zh":
+            text = to_simplified(text)
+        out: list[str] = []
+        for pattern, others, name_lang in self._aliases:
+            if name_lang == lang and pattern.search(text):
+                out.extend(o for o in others if o not in out)
+        return " ".join(out)
 
     def gloss_passage(self, text: str, lang: str) -> str:
         """A Chinese (or Japanese) passage's word-by-word English translation, for the glossed BM25 index; ""

@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.text import tokenize
@@ -68,3 +69,26 @@ def test_parsed_dictionary_is_cached_on_disk_and_a_damaged_cache_is_reparsed(tmp
     cached.unlink()
     assert parse(tmp_path) == fresh
     assert [p.name for p in tmp_path.iterdir()] == [cached.name]  # rewritten, the stale one and no temp file left
+
+
+def test_aliases_are_the_glossary_entrys_other_names_in_the_questions_language() -> None:
+    expander = QueryExpander()
+    us = expander.aliases("How big was the US market in 2024?", "en")
+    assert "United States" in us and "美国" not in us
+    assert expander.aliases("Can you help us?", "en") == ""  # an all-capital name matches only as written
+    assert "compound annual growth rate" in expander.aliases("What CAGR is forecast?", "en")
+    zh = expander.aliases("ＦＤＡ和國家藥監局怎么看？", "zh")  # full width and Traditional, normalised first
+    assert "美国食品药品监督管理局" in zh and "国家药品监督管理局" in zh
+    assert expander.aliases("怎么吃药？", "zh") == ""  # a one-character name (药) is part of too many words
+
+
+def test_aliases_lift_the_table_row_that_writes_the_name_out(engine) -> None:  # type: ignore[no-untyped-def]
+    """The market table says "United States" where the question says "US": its BM25 rank with and without."""
+    snapshot = engine.snapshot
+    question = "How big was the US market for AI in healthcare in 2024-2025?"
+
+    def table_rank(text: str) -> int:
+        order = list(np.argsort(-snapshot.lexical.scores(tokenize(text))))
+        return next(i for i, row in enumerate(order) if "13.26" in snapshot.chunks[row].text)
+
+    assert table_rank(f"{question} {engine.expander.aliases(question, 'en')}") < table_rank(question)
