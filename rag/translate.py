@@ -116,7 +116,10 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
     return zh_en, dict(en_zh)
 
 
-def _glossary_lines(path: Path) -> list[tuple[list[str], list[str]]]:
+GlossaryLines = list[tuple[list[str], list[str]]]  # each entry's English names, its Chinese names
+
+
+def _glossary_lines(path: Path) -> GlossaryLines:
     """Each entry's English and Chinese names, as written (case kept)."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -127,10 +130,10 @@ def _glossary_lines(path: Path) -> list[tuple[list[str], list[str]]]:
     return out
 
 
-def _load_glossary(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _load_glossary(lines: GlossaryLines) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     en_zh: dict[str, list[str]] = defaultdict(list)
     zh_en: dict[str, list[str]] = defaultdict(list)
-    for en_names, zhs in _glossary_lines(path):
+    for en_names, zhs in lines:
         ens = [normalize(e).strip() for e in en_names]
         for e in ens:
             en_zh[e].extend(z for z in zhs if z not in en_zh[e])
@@ -139,12 +142,12 @@ def _load_glossary(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str
     return dict(en_zh), dict(zh_en)
 
 
-def _alias_patterns(path: Path) -> list[tuple[re.Pattern[str], list[str], str]]:
+def _alias_patterns(lines: GlossaryLines) -> list[tuple[re.Pattern[str], list[str], str]]:
     """(pattern of one name, the entry's other names in that language, language) for every glossary name.
 
     An all-capital name ("US", "FDA") matches only as written: "us" is a pronoun."""
     out = []
-    for ens, zhs in _glossary_lines(path):
+    for ens, zhs in lines:
         for names, lang in ((ens, "en"), (zhs, "zh")):
             for name in names:
                 others = [n for n in names if n.lower() != name.lower()]
@@ -154,10 +157,9 @@ def _alias_patterns(path: Path) -> list[tuple[re.Pattern[str], list[str], str]]:
                     if len(name) < 2:
                         continue  # one character (药) is part of too many words
                     pattern = re.compile(re.escape(name))
-                elif name.isupper():
-                    pattern = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])")
                 else:
-                    pattern = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", re.IGNORECASE)
+                    flags = 0 if name.isupper() else re.IGNORECASE
+                    pattern = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", flags)
                 out.append((pattern, others, lang))
     return out
 
@@ -167,8 +169,9 @@ class QueryExpander:
 
     def __init__(self, glossary: Path = GLOSSARY, translator: Translator | None = None,
                  vocabulary: frozenset[str] = frozenset()) -> None:
-        self.gloss_en_zh, self.gloss_zh_en = _load_glossary(glossary)
-        self._aliases = _alias_patterns(glossary)
+        lines = _glossary_lines(glossary)
+        self.gloss_en_zh, self.gloss_zh_en = _load_glossary(lines)
+        self._aliases = _alias_patterns(lines)
         self.translator = translator
         # Tokens of the indexed passages: of a word's dictionary senses, those the corpus uses are preferred,
         # since a sense no passage contains can only add noise (融资 → "financing", not "melt coin").
