@@ -10,14 +10,14 @@ Besides the gold set's 30 out-of-scope questions, the fit learns from --train-of
 general-domain questions from each of SQuAD and CMRC, out of scope by construction, drawn after the checked
 ones so the two never overlap. With them, leave-one-out refusals of the gold out-of-scope questions went
 0.667 → 0.733 and the held-out off-topic ones 0.973 / 0.947 → 1.000 / 0.993, at the same 0.048 of answerable
-questions refused (README, Evaluation).
+questions refused (docs/experiments.md).
 
 --near-miss (default eval/calibration/near_miss.jsonl): out-of-scope questions written by another hand, most of
 them naming what the reports mention but asking what they do not say. By default they are only checked
 (`near_miss_refused`, by kind), like the off-topic sets. With --train-near-miss they also train the model and
 their own refusal rate is five-fold cross-validated (`near_miss_refused_cv`). Training on them was measured and
 not kept: the signals cannot tell them from answerable questions, so they only blurred the boundary (gold
-leave-one-out 0.767 → 0.633, CMRC refused 0.993 → 0.940, near misses refused 0.15; README, Evaluation).
+leave-one-out 0.767 → 0.633, CMRC refused 0.993 → 0.940, near misses refused 0.15; docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def main() -> None:
                     help="further questions per off-topic set to train on as out of scope (0: the gold set only)")
     ap.add_argument("--near-miss", type=Path, default=NEAR_MISS,
                     help="out-of-scope questions by another hand to check the model on (a missing file: none)")
-    ap.add_argument("--train-near-miss", action="store_true", help="also train on them (measured worse; README)")
+    ap.add_argument("--train-near-miss", action="store_true", help="also train on them (measured worse)")
     args = ap.parse_args()
     engine = Engine.from_settings(Settings())
     x, y, ids = collect(engine, Path(args.gold))

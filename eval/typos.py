@@ -4,9 +4,9 @@
 Keeps the English rows only and puts one typo (a letter dropped, two swapped or one replaced, never the first or
 last) into one word of six or more lower-case letters of each question, chosen by a seeded random generator.
 Evidence and answers stay as they are, so `rag eval` on the copy, with `RAG_SPELLING` on and off, measures what
-rag/spelling.py recovers (README, Evaluation, "Misspelt questions"). With `--lower` the questions are instead
-typed all in lower case, as on a phone ("how many ai devices has health canada licensed"): names and acronyms
-lose the capitals that tell them apart.
+rag/spelling.py recovers (README, Evaluation, "Misspelt and lower-case questions"). With `--lower` the
+questions are instead typed all in lower case, as on a phone ("how many ai devices has health canada
+licensed"): names and acronyms lose the capitals that tell them apart.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ _EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z0-9&-]*[A-Za-z0-9]|\b
 GENERIC_SHARE = 0.2
 # The passages the signals read. Five rather than three since retrieval's language prior (rag/retrieval.py) can
 # fill the first three with one language: refitted on three, leave-one-out refusals of out-of-scope questions
-# fell 0.70 → 0.60; on five, 0.67 (README, Evaluation).
+# fell 0.70 → 0.60; on five, 0.67 (docs/experiments.md).
 SIGNAL_PASSAGES = 5
 _GENERIC = {"ai", "i"}  # the whole corpus is about AI: its name tells nothing about coverage
 

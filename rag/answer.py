@@ -81,7 +81,7 @@ def _sentence_score(sentence_tokens: set[str], query_tokens: set[str],
 
 # A question asking for an amount (how many, what share, 多少, 比例…) is answered by a sentence with a number in
 # it; such sentences get NUMBER_BONUS, about one rare shared word. Gold answer contains 0.711 → 0.729, flat from
-# 4 to 8 (README, Evaluation).
+# 4 to 8 (docs/experiments.md).
 QUANTITY_QUESTION = re.compile(
     r"\bhow (?:many|much|long|big|large|fast|often)\b|\b(?:percentage|percent|share|proportion|rate|number|size|"
     r"cost|price|worth|count)\b|多少|几|多大|多长|多快|比例|百分|比率|增长率|规模|数量|占比", re.IGNORECASE)
@@ -101,7 +101,7 @@ DENSE_WEIGHT = 4.0
 # 0.33 on average for XQuAD's Chinese questions on English paragraphs, 0.56 for English questions. Tried at 4 (as
 # DENSE_WEIGHT) / 8 / 12 / 16 / 24: XQuAD answer contains zh→en 0.740 / 0.755 / 0.775 / 0.787 / 0.790 (400
 # questions), en→zh 0.760 / 0.765 / 0.785 / 0.790 / 0.810 (200), gold 0.753 / 0.753 / 0.759 / 0.747 / 0.747, and
-# mixed-pool answers 191 / 206 / 215 / 224 / 238 characters long. 12 is the best on gold (README, Evaluation).
+# mixed-pool answers 191 / 206 / 215 / 224 / 238 characters long. 12 is the best on gold (docs/experiments.md).
 CROSS_DENSE_WEIGHT = 3 * DENSE_WEIGHT
 
 
@@ -237,7 +237,7 @@ class _AnswerQuery(NamedTuple):
 # keeps its place for an English question: its words meet the question only through the English → Chinese
 # dictionary translation, which is noisy (as for the dense leg, rag/engine.py): reordering by it cost XQuAD en→zh
 # R@1 0.875 → 0.828. Five keeps the set the abstention signals read unchanged (they take maxima over the top five).
-# README, Evaluation.
+# docs/experiments.md.
 RERANK_DEPTH = 5
 RERANK_POINTS_PER_RANK = 2.0
 
@@ -284,7 +284,8 @@ def extractive_answer(query_texts: Sequence[str], hits: Sequence[Hit],
             # The passage's next-best sentence that does not overlap the best (a FAQ answer's span can run over
             # the next units): a passage often names its subject in one sentence and says what was asked in the
             # next ("X, born 1950, … . His birth name was Y."). Answer contains on the public benchmarks +0.02 to
-            # +0.07 (CMRC 0.701 → 0.768), gold 0.711 → 0.723; answers a third longer on CMRC, 2% on gold (README).
+            # +0.07 (CMRC 0.701 → 0.768), gold 0.711 → 0.723; answers a third longer on CMRC, 2% on gold
+            # (docs/experiments.md).
             rest = [u for u in scored if u[1] <= s or u[0] >= e]
             if rest:
                 second = (rank, hit.chunk, *max(rest, key=lambda u: u[2]))

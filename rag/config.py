@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         description="Collection name prefix on a Milvus server; each snapshot uses `<prefix>_<version>`.",
     )
     dense_transform: Literal["none", "center"] = Field(
-        "center", description="Per-language mean-centering of embeddings (see rag/transform.py and README eval)."
+        "center", description="Per-language mean-centering of embeddings (rag/transform.py; docs/experiments.md)."
     )
     sentence_vectors: bool = Field(
         True, description="Also embed every sentence of every chunk and rank chunks by their best sentence as a third "
@@ -74,7 +74,8 @@ class Settings(BaseSettings):
         description="How the dictionary translation of a question reaches the dense leg: embedded and compared "
         "with the raw passage vectors (`raw`), embedded and searched in the centred space (`centered`), not "
         "embedded at all (`off`: one embedding per question; the translation still feeds BM25), or `auto`: `raw` "
-        "for Chinese questions and `off` for English ones, as measured best on the gold set and XQuAD (README).",
+        "for Chinese questions and `off` for English ones, as measured best on the gold set and XQuAD "
+        "(docs/experiments.md).",
     )
     sentence_rerank: bool = Field(
         True, description="Reorder the first five passages by the sentence each would be quoted for (shared words "

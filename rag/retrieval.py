@@ -25,7 +25,7 @@ RRF_K = 61
 # of one or two lists (dense and best sentence, say) beat one in the middle of every list: with 61, a passage first
 # by chunk and sentence cosine but with no BM25 match came 29th of the English list for a gold question. With 10:
 # SQuAD R@5 0.956 → 0.964, XQuAD zh→en / en→zh 0.948 / 0.941 → 0.967 / 0.978, DRCD 0.989 → 0.994, gold hit@5
-# unchanged; 5 was better still on the public sets but cost gold zh→en two questions (README, Evaluation).
+# unchanged; 5 was better still on the public sets but cost gold zh→en two questions (docs/experiments.md).
 WITHIN_LANGUAGE_K = 10
 # Each leg contributes this many candidates before fusion; deep enough that a passage ranked low by one
 # leg but high by the other still meets it, and cheap (flat search over all rows costs the same).
@@ -138,11 +138,11 @@ DENSE_POOL = 1000
 # equal: below full weight it lifts a chunk whose one sentence matches without outvoting chunk vectors and BM25.
 # 0.5 was best with RRF constant 61 alone; with the sharper order within a language (WITHIN_LANGUAGE_K) 0.75 is:
 # gold hit@5 0.880 → 0.898, SQuAD R@5 0.964 → 0.972, XQuAD en→zh 0.978 → 0.983, DRCD R@1 0.909 → 0.917; 1.0 cost
-# gold zh→en two questions (README, Evaluation).
+# gold zh→en two questions (docs/experiments.md).
 SENTENCE_WEIGHT = 0.75
 # The latent-term list (one sparse autoencoder feature set for both languages, rag/embedders.py) at full weight:
 # XQuAD zh→en R@1 0.812 → 0.853, en→zh 0.851 → 0.875, mixed other@10 0.938 / 0.948 → 0.948 / 0.964, gold hit@5
-# 0.898 → 0.898, MRR@10 0.703 → 0.708; at 0.5 gold 0.910 but XQuAD less (README, Evaluation).
+# 0.898 → 0.898, MRR@10 0.703 → 0.708; at 0.5 gold 0.910 but XQuAD less (docs/experiments.md).
 LATENT_WEIGHT = 1.0
 # Passages in a third language (the shipped corpus has Japanese sections) serve neither of the service's
 # languages, yet their kanji put them at the top of the Chinese list, whose best passage takes one of the first
@@ -172,7 +172,8 @@ class PreparedQuery:
     # The question's latent terms (rag/embedders.py, LatentTermEncoder), one dense row; None: no such list.
     latent: npt.NDArray[np.float32] | None = None
     # The glossary's other names for what the question names, in its own language (QueryExpander.aliases), added
-    # to its own-language BM25 query: gold hit@1 0.723 → 0.735, MRR@10 0.809 → 0.816, XQuAD unchanged (README).
+    # to its own-language BM25 query: gold hit@1 0.723 → 0.735, MRR@10 0.809 → 0.816, XQuAD unchanged
+    # (docs/experiments.md).
     aliases: str = ""
 
 
@@ -221,7 +222,7 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
         gloss_rank: list[int] = []
         if lang == "zh" and q_lang == "en" and snapshot.glossed is not None:
             # An English question's words against the English glosses of Chinese passages (rag/translate.py,
-            # gloss_passage): gold en→zh MRR@10 0.45 → 0.59, XQuAD en→zh R@1 0.774 → 0.788 (README, Evaluation).
+            # gloss_passage): gold en→zh MRR@10 0.45 → 0.59, XQuAD en→zh R@1 0.774 → 0.788 (docs/experiments.md).
             glossed = snapshot.glossed.scores(tokenize(query.texts[0]))
             glossed[~rows_mask] = 0
             gloss_rank = top_rows(glossed, CANDIDATES)
@@ -294,7 +295,7 @@ def _sentence_rank(snapshot: IndexSnapshot, query: PreparedQuery, question: npt.
 # by at most MAX_PRIOR_SHIFT. The two signals err in opposite directions (the cosine favours English, the bilingual term
 # groups favour Chinese); together they name the evidence language for 0.92 of the gold questions, either alone
 # for 0.77 / 0.85. Gold hit@5 0.819 → 0.855, MRR@10 0.648 → 0.684, no language pair lower on hit@5
-# (README, Evaluation).
+# (docs/experiments.md).
 LANGUAGE_PRIOR = 0.01  # fused-score shift per unit of evidence difference
 COVERAGE_WEIGHT = 0.5
 PRIOR_PASSAGES = 3

@@ -4,7 +4,7 @@ A 500-character chunk embeds as the average of several facts, so a paraphrased q
 (a patient's wording, a table row) can rank the chunk low. Each sentence is also embedded on its own, and a
 chunk is scored by its best sentence; retrieval (rag/retrieval.py) adds that ranking as a third list beside
 the chunk vectors and BM25. Measured on the gold set: hit@5 0.777 → 0.813 with no language pair worse
-(README, Evaluation).
+(docs/experiments.md).
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ class QueryExpander:
         question's one wrong sense can miss. An English question's own words then score Chinese passages
         directly (rag/retrieval.py). Only this direction: jieba words map to few CC-CEDICT senses, while an
         English word maps back to many Chinese headwords, and Chinese glosses of English passages lowered
-        cross-lingual ranking on both the gold set and XQuAD (README, Evaluation). rag/index.py calls this on
+        cross-lingual ranking on both the gold set and XQuAD (docs/experiments.md). rag/index.py calls this on
         an expander without a corpus vocabulary, so a gloss depends on the passage's text alone.
         """
         return self.to_english(text) if lang in ("zh", "ja") else ""

@@ -16,7 +16,7 @@ LIMITS = {
     "min_same_hit5": 0.91,  # 0.946
     "min_cross_hit5": 0.87,  # 0.903
     "min_answer": 0.70,  # 0.735
-    "min_oos_refused": 0.73,  # 0.767 (leave-one-out 0.733, README)
+    "min_oos_refused": 0.73,  # 0.800 (leave-one-out 0.800, README)
     "max_answerable_refused": 0.07,  # 0.048
 }
 
