@@ -118,7 +118,7 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
         assert set(row["metrics"]) == set(VARIANTS)
         for variant, values in row["metrics"].items():
             expected = {"own@5", "other@10", "both@10"} if row["mixed"] else {"R@1", "R@5", "R@10", "MRR@10"}
-            assert set(values) == expected | ({"answer"} if variant == "product" else set())
+            assert set(values) == expected | ({"answer", "answered"} if variant == "product" else set())
             assert all(0.0 <= v <= 1.0 for v in values.values())
             if not row["mixed"]:
                 assert values["R@1"] <= values["R@5"] <= values["R@10"]
@@ -126,12 +126,14 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     assert rows["xquad en"]["metrics"]["dense"]["R@5"] > 0.8
     assert rows["xquad zh"]["metrics"]["dense"]["R@5"] > 0.8
     assert rows["xquad en"]["metrics"]["product"]["answer"] > 0.5  # the extractive answer holds the answer span
+    # every question is answerable from its paragraph: most must be answered, not refused
+    assert rows["xquad en"]["metrics"]["product"]["answered"] > 0.5
 
     written = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
     assert written["rows"] == report["rows"]
     md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
     assert md == markdown(report) and "| xquad zh→en |" in md and "product MRR@10" in md
-    assert "## Answer contains (product)" in md and "product answer" in md
+    assert "## Answer contains (product)" in md and "product answer | product answered" in md
 
     again = CountingEmbedder(embedder)
     rerun = run_benchmarks(opts, again)
