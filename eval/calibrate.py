@@ -12,6 +12,9 @@ ones so the two never overlap. With them, leave-one-out refusals of the gold out
 0.667 → 0.733 and the held-out off-topic ones 0.973 / 0.947 → 1.000 / 0.993, at the same 0.048 of answerable
 questions refused (docs/experiments.md).
 
+`one_language`: the fitted model on the reports written in one language, asked the gold questions of the other
+(`one_language_check`): how the model, fitted on a corpus in both languages, treats an analyst's corpus in one.
+
 --near-miss (default eval/calibration/near_miss.jsonl): out-of-scope questions written by another hand, most of
 them naming what the reports mention but asking what they do not say. By default they are only checked
 (`near_miss_refused`, by kind), like the off-topic sets. With --train-near-miss they also train the model and
@@ -25,17 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from eval.benchmarks import DEFAULT_DATA
-from eval.gold import GOLD_DIR, load_gold
+from eval.gold import GOLD_DIR, GoldRow, load_gold
 from rag.abstain import FEATURES, MODEL_FILE
 from rag.config import Settings
 from rag.engine import Engine
+from rag.index import build_index
+
+# A document counts as written in the other language when at most this share of its passages is in the question's
+# (a report with a Chinese aside stays in an English-only corpus; one with a Chinese section does not).
+OTHER_LANGUAGE_MAX_SHARE = 0.1
 
 NEAR_MISS = Path(__file__).resolve().parent / "calibration" / "near_miss.jsonl"
 
@@ -73,6 +83,56 @@ def near_miss_questions(path: Path) -> list[tuple[str, str]]:
         return []
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [(r["question"], r.get("kind", "near_miss")) for r in rows]
+
+
+def _group(lang: str) -> str:
+    return "zh" if lang in ("zh", "ja") else lang
+
+
+def other_language_docs(engine: Engine, lang: str) -> list[str]:
+    """Ids of the documents with at most OTHER_LANGUAGE_MAX_SHARE of their passages in `lang`."""
+    counts: dict[str, list[int]] = {}
+    for c in engine.snapshot.chunks:
+        n = counts.setdefault(c.doc_id, [0, 0])
+        n[0] += _group(c.lang) == lang
+        n[1] += 1
+    return sorted(d for d, (mine, total) in counts.items() if mine <= OTHER_LANGUAGE_MAX_SHARE * total)
+
+
+def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any,
+                       threshold: float) -> dict[str, dict[str, Any]]:
+    """The fitted model on corpora written in one language, asked in the other: an analyst's own English documents
+    and a Chinese question. For each question language, an index of the documents in the other language only
+    (`other_language_docs`; vectors reused from the engine's index) is asked the gold questions in that language:
+    the answerable share whose evidence is all in those documents is `answered`; out-of-scope questions and those
+    whose evidence is all in the left-out documents should be refused. The fit saw these questions only against
+    the whole corpus, where the evidence is often in the question's own language."""
+    out: dict[str, dict[str, Any]] = {}
+    for lang, other in (("zh", "English"), ("en", "Chinese")):
+        keep = other_language_docs(engine, lang)
+        docs = [d for d in engine.documents() if d.id in keep]
+        kinds: dict[str, list[str]] = {"answerable": [], "out_of_scope": [], "elsewhere": []}
+        for r in rows:
+            # each piece of evidence is found where any of its places (the quote or an `also`) is kept
+            found = [bool({e.doc_id, *(a.doc_id for a in e.also)} & set(keep)) for e in r.evidence]
+            if r.language != lang or (any(found) and not all(found)):
+                continue  # evidence split between kept and left-out documents: neither label is clean
+            kind = "out_of_scope" if not r.answerable else "answerable" if all(found) else "elsewhere"
+            kinds[kind].append(r.question)
+        if not docs or not kinds["answerable"]:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = engine.settings.model_copy(update={"index_dir": Path(tmp)})
+            sub = Engine(settings, engine.embedder, build_index(docs, engine.embedder, settings, engine.snapshot))
+            p = {k: model.predict_proba(collect_questions(sub, qs))[:, 1] for k, qs in kinds.items() if qs}
+        row: dict[str, Any] = {"documents": keep, "answerable": len(kinds["answerable"]),
+                                  "answered": round(float((p["answerable"] >= threshold).mean()), 3)}
+        for k in ("out_of_scope", "elsewhere"):
+            if k in p:
+                row[f"{k}_refused"] = round(float((p[k] < threshold).mean()), 3)
+                row[k] = len(p[k])
+        out[f"{lang} questions, {other} documents"] = row
+    return out
 
 
 def rates(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
@@ -162,6 +222,7 @@ def main() -> None:
         refused = model.predict_proba(near_x)[:, 1] < threshold
         kinds = np.array([k for _, k in near])
         result["near_miss_refused"] = {k: round(float(refused[kinds == k].mean()), 3) for k in sorted(set(kinds))}
+    result["one_language"] = one_language_check(engine, load_gold(Path(args.gold)), model, threshold)
     for i, f in enumerate(FEATURES):
         print(f"{f:10s} answerable mean {x[y == 1, i].mean():.3f}  out-of-scope mean {x[y == 0, i].mean():.3f}")
     print(json.dumps(result, indent=2))

@@ -1,9 +1,12 @@
-"""The calibration script's off-topic question sampler (the fit itself is measured by `python -m eval.calibrate`)."""
+"""The calibration script's samplers and checks (the fit itself is measured by `python -m eval.calibrate`)."""
 
 import json
 from pathlib import Path
 
+import numpy as np
+
 from eval.calibrate import off_topic_questions, rates
+from rag.engine import Engine
 
 
 def _squad(path: Path, questions: list[str]) -> None:
@@ -87,3 +90,44 @@ def test_the_shipped_near_miss_file_is_well_formed_and_asks_new_questions() -> N
         assert r["id"].startswith(f"nm-{r['language']}-")
     others = {row.question for d in (GOLD_DIR, GOLD_DIR.parent / "heldout") for row in load_gold(d)}
     assert not {r["question"] for r in rows} & others
+
+
+def test_other_language_docs_leave_out_documents_with_a_section_in_the_question_language(engine: Engine) -> None:
+    from collections import Counter
+
+    from eval.calibrate import OTHER_LANGUAGE_MAX_SHARE, other_language_docs
+
+    langs: dict[str, Counter[str]] = {}
+    for c in engine.snapshot.chunks:
+        langs.setdefault(c.doc_id, Counter())["zh" if c.lang in ("zh", "ja") else c.lang] += 1
+    for lang in ("en", "zh"):
+        kept = other_language_docs(engine, lang)
+        assert kept, lang
+        for doc_id, n in langs.items():
+            assert (doc_id in kept) == (n[lang] <= OTHER_LANGUAGE_MAX_SHARE * sum(n.values())), (lang, doc_id)
+    assert not set(other_language_docs(engine, "en")) & set(other_language_docs(engine, "zh"))
+
+
+def test_one_language_check_asks_a_one_language_index_and_labels_questions_by_where_their_evidence_is(
+        engine: Engine) -> None:
+    from eval.calibrate import collect_questions, fit, one_language_check, other_language_docs
+    from eval.gold import load_gold
+
+    english = set(other_language_docs(engine, "zh"))
+    rows = load_gold()
+    zh = [r for r in rows if r.language == "zh"]
+    inside = [r for r in zh if r.answerable and all({e.doc_id, *(a.doc_id for a in e.also)} & english
+                                                    for e in r.evidence)][:3]
+    outside = [r for r in zh if r.answerable and not any({e.doc_id, *(a.doc_id for a in e.also)} & english
+                                                         for e in r.evidence)][:2]
+    oos = [r for r in zh if not r.answerable][:2]
+    assert len(inside) == 3 and len(outside) == 2 and len(oos) == 2
+    picked = inside + outside + oos
+    x = collect_questions(engine, [r.question for r in picked])
+    model = fit(x, np.array([1, 1, 1, 1, 1, 0, 0]), x[:0])
+    out = one_language_check(engine, picked, model, 0.5)
+    assert set(out) == {"zh questions, English documents"}  # no English rows picked: no English check
+    row = out["zh questions, English documents"]
+    assert row["documents"] == sorted(english)
+    assert (row["answerable"], row["elsewhere"], row["out_of_scope"]) == (3, 2, 2)
+    assert all(0.0 <= row[k] <= 1.0 for k in ("answered", "elsewhere_refused", "out_of_scope_refused"))
