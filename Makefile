@@ -35,8 +35,11 @@ $(CHROMIUM):
 
 # The llm tests' real peer (llama.cpp server) is only installed for `make test`, not for `make serve`.
 LLM_STAMP := $(VENV)/.installed-llm-test
+# A portable build (GGML_NATIVE=OFF: AVX2, no AVX-512/AMX): built with -march=native on a Xeon whose VM does not
+# grant AMX tiles, llama.cpp died with a protection fault in its AMX kernel on the first token. --no-cache-dir keeps
+# pip from reusing a wheel that an earlier, native build left in its cache.
 $(LLM_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,llm-test]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --no-cache-dir -e '.[dev,llm-test]'
 	touch $(LLM_STAMP)
 
 test: $(STAMP) $(LLM_STAMP) $(CHROMIUM)
