@@ -228,8 +228,23 @@ class QueryExpander:
         return self._llm_cache[key]
 
     def term_groups(self, question: str) -> list[set[str]]:
-        """One set per question token: the token plus the tokens of its translations."""
-        return [self.token_group(tok) for tok in dict.fromkeys(tokenize(question))]
+        """One set per question token: the token plus the tokens of its translations.
+
+        A glossary word that the index's tokenizer splits (英伟达 → 英 + 伟达) gives each piece the glossary's
+        translation of the whole word ("nvidia"), not the dictionary senses of a fragment (伟达 → "attain").
+        """
+        tokens = list(dict.fromkeys(tokenize(question)))
+        whole: list[set[str]] = []
+        if _HAN_RE.search(question):
+            text = to_simplified(normalize(question))
+            for word in dict.fromkeys(self._tokenizer.lcut(text)):
+                pieces = tokenize(word)
+                if word in self.gloss_zh_en and len(pieces) > 1:
+                    english = {t for s in self.gloss_zh_en[word] for t in tokenize(s)}
+                    for piece in pieces:
+                        whole.append({piece} | english)
+                    tokens = [t for t in tokens if t not in pieces]
+        return whole + [self.token_group(tok) for tok in tokens]
 
     def phrase_group(self, phrase: str) -> set[str]:
         """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""
@@ -247,6 +262,9 @@ class QueryExpander:
         else:
             senses = self._phrase_to_chinese(tok, en_zh) or []
             senses += [e for s in senses for e in self.gloss_zh_en.get(normalize(s), [])]
+            # A lone Chinese character from a translation (加国 "Canada" → 加 + 国) is a morpheme found in
+            # countless unrelated words, not a translation: it would make "Canada" look covered by any passage.
+            return {tok, *(t for s in senses for t in tokenize(s) if not (len(t) == 1 and _HAN_RE.match(t)))}
         return {tok, *(t for s in senses for t in tokenize(s))}
 
     # -- zh → en ---------------------------------------------------------------------------------------

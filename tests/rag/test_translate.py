@@ -38,6 +38,24 @@ def test_company_names_missing_from_the_dictionary_translate_as_names() -> None:
     assert "腾讯健康" in expander.to_chinese("What does Tencent Health offer?").split()  # the longer name wins
 
 
+def test_a_split_glossary_word_is_checked_by_its_translation_not_by_its_fragments() -> None:
+    """英伟达 is tokenized 英 + 伟达 in the index; 伟达's dictionary senses ("attain", "big") made the abstention
+    signals look for words that have nothing to do with NVIDIA."""
+    groups = QueryExpander().term_groups("英伟达的调研覆盖了多少家医疗机构？")
+    nvidia = [g for g in groups if "伟达" in g]
+    assert nvidia and all("nvidia" in g for g in nvidia) and not any({"attain", "big"} & g for g in nvidia)
+    assert any("调研" in g for g in groups)  # the other words keep their own groups
+
+
+def test_an_english_terms_group_has_no_lone_chinese_characters() -> None:
+    """Canada → 加拿大 / 加国: the lone 加 and 国 occur in countless unrelated Chinese words, so a passage with
+    either made "Canada" look covered."""
+    groups = QueryExpander().term_groups("How many devices has Health Canada licensed?")
+    canada = next(g for g in groups if "canada" in g)
+    assert "加拿大" in canada and not {"加", "国"} & canada
+    assert all(len(t) > 1 for g in groups for t in g if "\u4e00" <= t[0] <= "\u9fff")
+
+
 def test_glossary_terms_are_found_in_any_inflected_form() -> None:
     """The glossary lists "radiologist"; CC-CEDICT has neither form, so "radiologists" went untranslated."""
     chinese = QueryExpander().to_chinese("How many radiologists does China lack?").split()
