@@ -233,18 +233,15 @@ class QueryExpander:
         A glossary word that the index's tokenizer splits (英伟达 → 英 + 伟达) gives each piece the glossary's
         translation of the whole word ("nvidia"), not the dictionary senses of a fragment (伟达 → "attain").
         """
-        tokens = list(dict.fromkeys(tokenize(question)))
-        whole: list[set[str]] = []
+        glossed: dict[str, set[str]] = {}  # piece of a split glossary word → the whole word's translation
         if _HAN_RE.search(question):
-            text = to_simplified(normalize(question))
-            for word in dict.fromkeys(self._tokenizer.lcut(text)):
+            for word in self._tokenizer.lcut(to_simplified(normalize(question))):
                 pieces = tokenize(word)
-                if word in self.gloss_zh_en and len(pieces) > 1:
-                    english = {t for s in self.gloss_zh_en[word] for t in tokenize(s)}
+                if len(pieces) > 1 and word in self.gloss_zh_en:
                     for piece in pieces:
-                        whole.append({piece} | english)
-                    tokens = [t for t in tokens if t not in pieces]
-        return whole + [self.token_group(tok) for tok in tokens]
+                        glossed.setdefault(piece, set()).update(t for s in self.gloss_zh_en[word] for t in tokenize(s))
+        return [{tok} | glossed[tok] if tok in glossed else self.token_group(tok)
+                for tok in dict.fromkeys(tokenize(question))]
 
     def phrase_group(self, phrase: str) -> set[str]:
         """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""
