@@ -92,7 +92,7 @@ def _cedict(cache_dir: Path | None = CEDICT_CACHE_DIR) -> tuple[dict[str, list[s
 
 
 def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    zh_en: dict[str, list[str]] = {}
+    entries: dict[str, list[list[str]]] = {}
     en_zh: dict[str, list[str]] = defaultdict(list)
     for line in text.splitlines():
         if line.startswith("#"):
@@ -109,11 +109,20 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
         cleaned = [c for c in (_clean_definition(s) for s in senses) if c]
         if not cleaned:
             continue
-        zh_en.setdefault(simp, cleaned)
+        entries.setdefault(simp, []).append(cleaned)
         for c in cleaned[:3]:
             if len(c.split()) <= 3:
                 en_zh[c].append(simp)
+    zh_en = {w: _interleave(e) for w, e in entries.items()}
     return zh_en, dict(en_zh)
+
+
+def _interleave(entries: list[list[str]]) -> list[str]:
+    """One headword's senses from all its entries, first senses first."""
+    out: list[str] = []
+    for i in range(max(len(e) for e in entries)):
+        out.extend(e[i] for e in entries if i < len(e) and e[i] not in out)
+    return out
 
 
 GlossaryLines = list[tuple[list[str], list[str]]]  # each entry's English names, its Chinese names

@@ -56,6 +56,15 @@ def test_an_english_terms_group_has_no_lone_chinese_characters() -> None:
     assert all(len(t) > 1 for g in groups for t in g if "\u4e00" <= t[0] <= "\u9fff")
 
 
+def test_a_word_with_several_dictionary_readings_keeps_the_senses_of_each() -> None:
+    """CC-CEDICT gives 便宜 two entries, [bian4 yi2] "convenient" and [pian2 yi5] "cheap"; only the first entry
+    per headword was kept, so "会不会便宜一些" asked for "convenient". Likewise 后 lost "behind" to "empress"."""
+    zh_en, _ = _cedict(None)
+    assert zh_en["便宜"][:2] == ["convenient", "cheap"]
+    assert {"empress", "behind", "after"} <= set(zh_en["后"])
+    assert "cheap" in QueryExpander().to_english("用国产设备看病会不会便宜一些？").split()
+
+
 def test_glossary_terms_are_found_in_any_inflected_form() -> None:
     """The glossary lists "radiologist"; CC-CEDICT has neither form, so "radiologists" went untranslated."""
     chinese = QueryExpander().to_chinese("How many radiologists does China lack?").split()
