@@ -16,6 +16,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import resources
+from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Protocol
 
@@ -118,11 +119,8 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
 
 
 def _interleave(entries: list[list[str]]) -> list[str]:
-    """One headword's senses from all its entries, first senses first."""
-    out: list[str] = []
-    for i in range(max(len(e) for e in entries)):
-        out.extend(e[i] for e in entries if i < len(e) and e[i] not in out)
-    return out
+    """One headword's senses from all its entries, first senses first, each once."""
+    return list(dict.fromkeys(s for s in chain.from_iterable(zip_longest(*entries)) if s is not None))
 
 
 GlossaryLines = list[tuple[list[str], list[str]]]  # each entry's English names, its Chinese names
