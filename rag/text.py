@@ -40,9 +40,14 @@ _ZH_STOPWORDS = frozenset(
 _ABBREVIATIONS = {"u.s": "us", "u.s.a": "usa", "u.k": "uk", "e.u": "eu"}
 
 
+# Phones type "I’m" and "China’s" with a typographic apostrophe, which NFKC keeps: read as a word boundary, it left
+# "m", "re" and "ve" as words of their own ("m" translated as 午前, "a.m.").
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032", "'"))
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII) and case-fold; used for matching, never for display."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC (full-width digits and punctuation to ASCII), one apostrophe, case-fold; for matching, never display."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,11 +149,28 @@ def _tokens(text: str) -> tuple[str, ...]:
             for word in jb.lcut(tok):
                 if word not in _ZH_STOPWORDS:
                     tokens.append(word)
-        elif tok not in _EN_STOPWORDS:
-            tok = tok[:-2] if tok.endswith("'s") else tok  # possessive: "japan's" → "japan"
-            tok = _ABBREVIATIONS.get(tok, tok)
-            tokens.append(tok.strip(".,'"))
+        else:
+            tok = _without_clitic(tok)
+            tok = _ABBREVIATIONS.get(tok, tok).strip(".,'")
+            if tok not in _EN_STOPWORDS:
+                tokens.append(tok)
     return tuple(t for t in tokens if t)
+
+
+_CLITICS = ("'s", "'m", "'re", "'ve", "'ll", "'d")
+_NEGATED = {"ca": "can", "wo": "will", "sha": "shall", "ai": "not"}  # can't, won't, shan't, ain't
+
+
+def _without_clitic(tok: str) -> str:
+    """The word a possessive or contraction is built on: "japan's" → "japan", "don't" → "do", "i'm" → "i". Kept
+    whole, "i'm" and "isn't" were question terms no report contains, so a conversational question looked off-topic
+    to the abstention signals."""
+    if tok.endswith("n't"):
+        return _NEGATED.get(tok[:-3], tok[:-3])
+    for clitic in _CLITICS:
+        if tok.endswith(clitic):
+            return tok[: -len(clitic)]
+    return tok
 
 
 # A full stop ends a sentence only before whitespace and not after a lone letter ("U.S.", "e.g.") or a

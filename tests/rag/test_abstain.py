@@ -28,3 +28,13 @@ def test_covered_question_is_answered_and_its_sentence_signal_is_a_cosine(engine
     s = engine.signals(result)
     assert 0.0 < s.sentence <= 1.0
     assert engine.ask("How many AI-enabled medical devices has the FDA cleared?").answered
+
+
+def test_a_phone_apostrophe_reads_as_the_typewriter_one(engine: Engine) -> None:
+    """The word signals see the same terms in "I’m" as in "I'm", and neither counts as a word the reports lack."""
+    typed = [engine.search(q, 5) for q in ("I'm told AI reads scans; isn't that risky?",
+                                           "I’m told AI reads scans; isn’t that risky?")]
+    assert typed[0].terms == typed[1].terms
+    assert not any("'" in t for group, _ in typed[0].terms for t in group)
+    ascii_signals, phone_signals = (engine.signals(r) for r in typed)
+    assert (ascii_signals.unknown, ascii_signals.coverage) == (phone_signals.unknown, phone_signals.coverage)

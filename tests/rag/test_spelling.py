@@ -23,6 +23,15 @@ def test_real_words_names_acronyms_and_chinese_stay_as_typed() -> None:
     assert speller.correct("Which imagign devices?")[0] == "Which imaging devices?"
 
 
+def test_a_word_with_a_possessive_or_contraction_is_corrected_but_not_its_clitic() -> None:
+    speller = Speller(VOCAB)
+    text, fixes = speller.correct("What is Nvidai’s view of radiolgists' shortgae?")
+    assert text == "What is Nvidia’s view of radiologists' shortage?"
+    assert [c.fix for c in fixes] == ["Nvidia", "radiologists", "shortage"]
+    for question in ("Does O'Neill's devise work?", "They don’t, won’t and can’t."):  # names and negations as typed
+        assert speller.correct(question) == (question, []), question
+
+
 def test_of_the_closest_corpus_words_one_with_the_typed_first_letter_wins() -> None:
     """XQuAD's "Beriods" is one edit from "periods" and from "beroids" (a swap): the more frequent word used to
     win, though first letters are rarely mistyped."""

@@ -18,6 +18,17 @@ def test_tokenize_matches_across_width_and_script() -> None:
     assert to_simplified("審批") == "审批"
 
 
+def test_contractions_and_possessives_give_their_word_whichever_apostrophe_is_typed() -> None:
+    """"I'm" and "isn't" were terms of their own, which no report contains, and a phone's "I’m" left "m" (translated
+    as 午前, "a.m.") and "re" and "ve" as words."""
+    assert tokenize("I'm pregnant and don't know if it isn't covered") == ["pregnant", "know", "covered"]
+    assert tokenize("I’m pregnant and don’t know if it isn’t covered") == ["pregnant", "know", "covered"]
+    assert tokenize("they’re, we’ve, you’ll, he’d, can’t, won’t") == []
+    assert tokenize("China’s FDA's U.S.'s") == ["china", "fda", "us"]
+    assert tokenize("O'Neill rock'n'roll") == ["o'neill", "rock'n'roll"]
+    assert normalize("I’m") == "i'm"
+
+
 def test_detect_language() -> None:
     assert detect_language("The FDA has cleared more than 1,000 devices.") == "en"
     assert detect_language("NVIDIA 基于对超过600位行业专业人士的调研显示") == "zh"
