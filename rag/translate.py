@@ -32,9 +32,11 @@ MAX_PHRASE_WORDS = 4
 LLM_CACHE_SIZE = 4096
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*%?")  # keeps "1,000" and "53%" whole, as tokenize does
 _HAN_RE = re.compile(r"[\u3400-\u9fff]")
-# Definition noise in CC-CEDICT that is not a translation.
+# Definition noise in CC-CEDICT that is not a translation, and senses marked as slurs or vulgar: read backwards,
+# "(derog.) Korea" made 棒国 the Chinese for "Korea", and "(derog.) foreigner" gave 鬼佬 beside 外国人.
 _DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |used in|abbr\. for|CL:|also written|erhua|"
-                       r"classifier|\(Tw\)|\(old\)|\(dialect\)|\(archaic\)|\(literary\)|\(slang\)|\(Internet slang\))",
+                       r"classifier|\(Tw\)|\(old\)|\(dialect\)|\(archaic\)|\(literary\)|\(slang\)|\(Internet slang\)|"
+                       r"\((?:derog|vulgar|offensive|insult)[^)]*\))",
                        re.IGNORECASE)
 
 

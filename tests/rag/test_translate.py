@@ -65,6 +65,15 @@ def test_a_word_with_several_dictionary_readings_keeps_the_senses_of_each() -> N
     assert "cheap" in QueryExpander().to_english("用国产设备看病会不会便宜一些？").split()
 
 
+def test_senses_marked_as_slurs_or_vulgar_are_no_translation() -> None:
+    """Read backwards, CC-CEDICT's "(derog.) Korea" made 棒国 the Chinese for "Korea"."""
+    zh_en, en_zh = _cedict(None)
+    assert "korea" not in en_zh and "韩国" in en_zh["south korea"]
+    assert "korean" not in zh_en["棒子"] and "stick" in zh_en["棒子"]
+    chinese = QueryExpander().to_chinese("Has South Korea or Korea approved AI devices?").split()
+    assert "韩国" in chinese and not {"棒国", "棒子国"} & set(chinese)
+
+
 def test_glossary_terms_are_found_in_any_inflected_form() -> None:
     """The glossary lists "radiologist"; CC-CEDICT has neither form, so "radiologists" went untranslated."""
     chinese = QueryExpander().to_chinese("How many radiologists does China lack?").split()
