@@ -94,8 +94,15 @@ def _cedict(cache_dir: Path | None = CEDICT_CACHE_DIR) -> tuple[dict[str, list[s
     return tables
 
 
+# A place's sense: "Chenggong or Chengkung town in Taitung County", "Heping district of Shenyang city".
+_LOCALITY = re.compile(r"\b(?:county|township|town|district|prefecture|city|village|municipality|area|province|lake)"
+                       r"\b.*\b(?:in|of)\b", re.IGNORECASE)
+
+
 def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     entries: dict[str, list[list[str]]] = {}
+    places: dict[str, list[list[str]]] = {}  # senses of proper-noun entries that name a place, per headword
+    common: set[str] = set()  # headwords with an entry in lower-case pinyin: a common word, not only a name
     en_zh: dict[str, list[str]] = defaultdict(list)
     for line in text.splitlines():
         if line.startswith("#"):
@@ -105,18 +112,30 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
         if len(words) < 2:
             continue
         simp = words[1]
-        senses = [s for s in rest.partition("]")[2].strip(" /\n").split("/")
+        pinyin, _, definition = rest.partition("]")
+        senses = [s for s in definition.strip(" /\n").split("/")
                   if s and not _DEF_SKIP.match(s) and "variant of" not in s]
         if len(simp) == 1:  # a capitalised sense of one character is an abbreviation (比 → Belgium)
             senses = [s for s in senses if not s[:1].isupper()]
+        if pinyin[:1].islower():
+            common.add(simp)
         cleaned = [c for c in (_clean_definition(s) for s in senses) if c]
         if not cleaned:
             continue
         entries.setdefault(simp, []).append(cleaned)
+        if pinyin[:1].isupper():
+            places.setdefault(simp, []).append([c for c, s in zip(cleaned, senses, strict=False)
+                                                if _LOCALITY.search(s)])
         for c in cleaned[:3]:
             if len(c.split()) <= 3:
                 en_zh[c].append(simp)
     zh_en = {w: _interleave(e) for w, e in entries.items()}
+    for w in common & places.keys():
+        # CC-CEDICT lists a name's entry first (capitalised pinyin sorts first), so 成功 read "Chenggong town in
+        # Taitung County" before "success", and 和平 a district of Shenyang before "peace". A word that is also
+        # a common word is not read as a township: its place senses go.
+        drop = set(chain.from_iterable(places[w]))
+        zh_en[w] = [s for s in zh_en[w] if s not in drop] or zh_en[w]
     return zh_en, dict(en_zh)
 
 

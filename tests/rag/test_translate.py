@@ -65,6 +65,18 @@ def test_a_word_with_several_dictionary_readings_keeps_the_senses_of_each() -> N
     assert "cheap" in QueryExpander().to_english("用国产设备看病会不会便宜一些？").split()
 
 
+def test_a_common_word_is_not_read_as_the_township_of_the_same_name() -> None:
+    """CC-CEDICT lists the name's entry first: 成功 read "Chenggong town in Taitung County" before "success", so
+    a question's 成功率 looked for "county"."""
+    zh_en, _ = _cedict(None)
+    assert zh_en["成功"][0] == "success" and zh_en["和平"][0] == "peace"
+    assert not any("county" in s or "district" in s for w in ("成功", "和平", "友好") for s in zh_en[w])
+    assert "samsung" in zh_en["三星"]  # a name's other senses stay
+    assert "county" in zh_en["台东县"][0]  # a place with no common reading is still the place
+    group = next(g for g in QueryExpander().term_groups("手术的成功率是多少？") if "成功" in g or "成功率" in g)
+    assert "county" not in group
+
+
 def test_senses_marked_as_slurs_or_vulgar_are_no_translation() -> None:
     """Read backwards, CC-CEDICT's "(derog.) Korea" made 棒国 the Chinese for "Korea"."""
     zh_en, en_zh = _cedict(None)
