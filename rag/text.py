@@ -115,9 +115,10 @@ def _jieba() -> Any:
     return jieba_tokenizer()
 
 
-# Collapsed tables glue cells together ("Market SizeUSD 13.26 billionCNY", "36.76%43.1%35.2%"): a word
-# boundary is restored at lower→upper case changes and after a percent sign.
-_GLUED_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=%)(?=[0-9])|(?<=[a-z]{2})(?=[0-9])")
+# Collapsed tables glue cells together ("Market SizeUSD 13.26 billionCNY", "36.76%43.1%35.2%", "visit rate by
+# 46%Tencent Health", "2025WAIC"): a word boundary is restored at lower→upper case changes, after a percent sign,
+# between letters and digits, and between a digit and an acronym.
+_GLUED_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=%)(?=[0-9A-Za-z])|(?<=[a-z]{2})(?=[0-9])|(?<=[0-9])(?=[A-Z]{2})")
 
 
 def unglue(text: str) -> str:

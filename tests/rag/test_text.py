@@ -29,6 +29,15 @@ def test_contractions_and_possessives_give_their_word_whichever_apostrophe_is_ty
     assert normalize("I’m") == "i'm"
 
 
+def test_table_cells_glued_after_a_percent_or_before_an_acronym_are_words() -> None:
+    """Report 000's "…visit rate by 46%Tencent Health AI imaging…" was one token "46%tencent": the passage did not
+    name Tencent for BM25 or the abstention signals."""
+    assert tokenize("reduces visits by 46%Tencent Health") == ["reduces", "visits", "46%", "tencent", "health"]
+    assert tokenize("2025WAIC“AI+医疗健康产业图谱”")[:2] == ["2025", "waic"]
+    assert tokenize("36.76%43.1% SizeUSD 5G H100 COVID-19") == ["36.76%", "43.1%", "size", "usd", "5g", "h100",
+                                                                "covid", "19"]
+
+
 def test_detect_language() -> None:
     assert detect_language("The FDA has cleared more than 1,000 devices.") == "en"
     assert detect_language("NVIDIA 基于对超过600位行业专业人士的调研显示") == "zh"
