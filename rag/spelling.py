@@ -24,8 +24,10 @@ MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
 LONG_WORD = 9  # from this length on, two edits are allowed
 # A plain word: no digits, not part of "COVID-19". Bounded by ASCII only, so a word written against Chinese text
 # ("nvidai的调研", "chatgpt在医院") is still a word.
-# A possessive or contraction's word is one ("Whta’s" → "What’s"); "O'Neill" and "don't" are not.
-_WORD_RE = re.compile(r"(?<![A-Za-z0-9_'’‘ʼ-])[A-Za-z]+(?![A-Za-z0-9_-])(?!['’‘ʼ](?!(?:s|m|d|re|ve|ll)\b)[A-Za-z])")
+# A possessive or contraction's word is one ("Whta’s" → "What’s"); "O'Neill" and "don't" are not, nor is part of
+# a word with an accented letter ("Beyoncé" is not "Beyonc" + "é").
+_WORD_RE = re.compile(r"(?<![A-Za-z0-9_'’‘ʼ\u00c0-\u024f-])[A-Za-z]+(?![A-Za-z0-9_\u00c0-\u024f-])"
+                      r"(?!['’‘ʼ](?!(?:s|m|d|re|ve|ll)\b)[A-Za-z])")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ _KANA_RE = re.compile(f"[{_KANA}]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 # A token is a run of Han characters (segmented further by jieba), or a run of letters/digits that may
 # carry inner '.', ',' or '%' so "1,000", "36.76%" and "u.s" survive as one token.
-_TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?")
+# Words of other alphabets (Cyrillic, Greek, Hangul, Arabic…) are tokens too: dropped, a Korean question's only
+# word was "AI", which every report covers, so the abstention signals read it as fully covered.
+_TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?|(?:(?![a-z0-9{_HAN}{_KANA}])[^\\W\\d_])+")
 
 _EN_STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
@@ -46,8 +48,19 @@ _APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032", "'"))
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII), one apostrophe, case-fold; for matching, never display."""
-    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    """NFKC (full-width digits and punctuation to ASCII), one apostrophe, case-fold, Latin letters without their
+    accents ("Zürich" and "Zurich" alike; the accented letter used to split the word); for matching, never display."""
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    return text if text.isascii() else _ACCENTED_RE.sub(_unaccented, text)
+
+
+_ACCENTED_RE = re.compile("[\u00c0-\u024f]")  # Latin-1 Supplement and Latin Extended-A/B letters
+_LETTERS = {"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ŋ": "n"}
+
+
+def _unaccented(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    return _LETTERS.get(ch) or "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
 
 
 @functools.lru_cache(maxsize=1)

@@ -38,3 +38,12 @@ def test_a_phone_apostrophe_reads_as_the_typewriter_one(engine: Engine) -> None:
     assert not any("'" in t for group, _ in typed[0].terms for t in group)
     ascii_signals, phone_signals = (engine.signals(r) for r in typed)
     assert (ascii_signals.unknown, ascii_signals.coverage) == (phone_signals.unknown, phone_signals.coverage)
+
+
+@pytest.mark.parametrize("question", ["한국 의료 AI 시장 규모는?", "Сколько медицинских ИИ-устройств одобрило FDA?"])
+def test_words_of_an_alphabet_no_report_uses_count_as_unknown(engine: Engine, question: str) -> None:
+    """They were dropped by the tokenizer, so "AI" or "FDA" alone made the question look fully covered, and the
+    Korean market question was answered with an unrelated Chinese adoption rate."""
+    s = engine.signals(engine.search(question, 5))
+    assert s.unknown > 0.5 and s.coverage < 0.5
+    assert not engine.ask(question).answered
