@@ -22,7 +22,8 @@ _LATIN_RE = re.compile(r"[A-Za-z]")
 # carry inner '.', ',' or '%' so "1,000", "36.76%" and "u.s" survive as one token.
 # Words of other alphabets (Cyrillic, Greek, Hangul, Arabic…) are tokens too: dropped, a Korean question's only
 # word was "AI", which every report covers, so the abstention signals read it as fully covered.
-_TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?|(?:(?![a-z0-9{_HAN}{_KANA}])[^\\W\\d_])+")
+_TOKEN_RE = re.compile(f"[{_HAN}]+|[{_KANA}]+|[a-z0-9]+(?:[.,'%][a-z0-9%]+)*%?"
+                       f"|(?:(?![a-z0-9{_HAN}{_KANA}])[^\\W\\d_])+")
 
 _EN_STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that

@@ -41,7 +41,8 @@ def test_table_cells_glued_after_a_percent_or_before_an_acronym_are_words() -> N
 def test_accented_latin_letters_match_their_plain_forms_and_other_alphabets_are_words() -> None:
     """An accented letter used to end the word ("Zürich" → "z" + "rich"), and words of other alphabets were dropped,
     so a Korean question naming the FDA had "fda" as its only word."""
-    assert tokenize("Beyoncé in Zürich, Frédéric's café, Straße") == tokenize("Beyonce in Zurich, Frederic's cafe, Strasse")
+    plain = tokenize("Beyonce in Zurich, Frederic's cafe, Strasse")
+    assert tokenize("Beyoncé in Zürich, Frédéric's café, Straße") == plain
     assert tokenize("Beyoncé in Zürich") == ["beyonce", "zurich"]
     assert tokenize("미국 FDA는 승인했나요? Москва") == ["미국", "fda", "는", "승인했나요", "москва"]
     assert tokenize("日本の医療AI") == ["日本", "の", "医疗", "ai"]  # Han and kana as before
