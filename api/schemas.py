@@ -113,6 +113,10 @@ class AskResponse(BaseModel):
                                 "document; empty for a refusal and for an LLM summary, whose words are its own.")
     named_source: NamedSourceOut | None = Field(None, description=_NAMED_SOURCE)
     spelling: list[SpellingOut] = Field(default_factory=list, description=_SPELLING)
+    refusal: Literal["not_covered", "language"] | None = Field(
+        None, description="Why `answered` is false: `not_covered` (the reports don't cover the question) or "
+        "`language` (it is written in a script the service does not read; it answers English and Chinese). "
+        "Null when answered.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -123,7 +127,7 @@ class AskResponse(BaseModel):
                    index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()},
                    quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
                            for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source),
-                   spelling=SpellingOut.of(answer.corrections))
+                   spelling=SpellingOut.of(answer.corrections), refusal=answer.refusal)
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import faiss
 import numpy as np
@@ -19,6 +20,7 @@ from rag.answer import (
     CANDIDATE_PASSAGES,
     DISCLAIMER,
     NOT_COVERED,
+    UNREAD_LANGUAGE,
     Answer,
     Extract,
     Lang,
@@ -35,7 +37,7 @@ from rag.index import IndexSnapshot, build_index, load_index
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
-from rag.text import question_language, tokenize
+from rag.text import in_unread_script, question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -219,17 +221,20 @@ class Engine:
         lang: Lang = "zh" if result.language == "zh" else "en"
         t1 = time.perf_counter()
         confidence = self.abstention.confidence(self.signals(result))
-        answered = bool(result.hits) and confidence >= self.abstention.threshold
+        unread = in_unread_script(result.question)
+        answered = bool(result.hits) and confidence >= self.abstention.threshold and not unread
+        refusal: Literal["not_covered", "language"] | None = None
         if answered:
             text, citations, quotes = self.extract(result)
         else:
-            text, citations, quotes = NOT_COVERED[lang], [], []
+            refusal = "language" if unread else "not_covered"
+            text, citations, quotes = UNREAD_LANGUAGE if unread else NOT_COVERED[lang], [], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
                       total=(time.perf_counter() - t0) * 1e3)
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
                         index_version=snap.version, timing_ms=timing,
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
-                        quotes=quotes, named_source=result.source, corrections=result.corrections)
+                        quotes=quotes, named_source=result.source, corrections=result.corrections, refusal=refusal)
         self._answer_cache.put(key, answer)
         return answer
 

@@ -94,6 +94,18 @@ def detect_language(text: str) -> Language:
     return "zh" if han * 3 >= latin else "en"
 
 
+_LATIN_EXT = "\u00c0-\u024f"
+_OTHER_LETTER_RE = re.compile(f"(?:(?![A-Za-z{_LATIN_EXT}{_HAN}{_KANA}])[^\\W\\d_])")
+
+
+def in_unread_script(text: str) -> bool:
+    """Mostly letters of a script the service does not read (Hangul, Cyrillic, Arabic…): more of them than of
+    Latin letters and Han characters together (a Han character counted three times, as in `detect_language`)."""
+    other = len(_OTHER_LETTER_RE.findall(text))
+    latin = len(re.findall(f"[A-Za-z{_LATIN_EXT}]", text))
+    return other >= 2 and other > latin + 3 * len(_HAN_RE.findall(text)) + len(_KANA_RE.findall(text))
+
+
 def question_language(text: str) -> Literal["en", "zh"]:
     """The language an answer is written in: Chinese when the question is mostly Han/kana, else English."""
     return "zh" if detect_language(text) in ("zh", "ja") else "en"

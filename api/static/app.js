@@ -33,6 +33,9 @@
       notCoveredBody: "Nothing in the five reports answers it, so no answer is given rather than a guess. " +
         "Try rephrasing, or ask about AI in healthcare in the US or China, AI medical imaging, " +
         "medical tourism to China, or NVIDIA's survey.",
+      unreadLanguage: "Please ask in English or Chinese",
+      unreadLanguageBody: "The service reads questions in English and Chinese only; the closest passages it found " +
+        "are listed below.",
       citeLabel: "Source {n}",
       sourceHeading: "Source [{n}]",
       report: "Report",
@@ -81,6 +84,8 @@
       notCovered: "这些报告没有涉及这个问题",
       notCoveredBody: "五份报告中没有能回答这个问题的内容，因此不作猜测。可以换个说法，" +
         "或询问中美医疗AI、AI医学影像、赴华就医或NVIDIA调研相关的问题。",
+      unreadLanguage: "请用英文或中文提问",
+      unreadLanguageBody: "本服务只读取英文和中文的问题；下面列出的是检索到的最接近的段落。",
       citeLabel: "出处 {n}",
       sourceHeading: "出处 [{n}]",
       report: "报告",
@@ -435,15 +440,17 @@
       }
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {
+      // `refusal: "language"`: written in a script the service does not read, which is not "not covered".
+      const unread = r.refusal === "language";
       const box = el("div", { className: "not-covered", id: "not-covered", role: "status" }, [
-        tr(el("h3"), "notCovered"),
-        tr(el("p"), "notCoveredBody"),
+        tr(el("h3"), unread ? "unreadLanguage" : "notCovered"),
+        tr(el("p"), unread ? "unreadLanguageBody" : "notCoveredBody"),
       ]);
       if (r.answer.trim()) box.append(el("p", { className: "server-message", text: r.answer, lang: langAttr(r.language) }));
       body.append(box);
     }
     body.append(disclaimerBox(r), passagesList(r.passages, answered));
-    announce(answered ? "answerReady" : "notCovered");
+    announce(answered ? "answerReady" : r.refusal === "language" ? "unreadLanguage" : "notCovered");
     focusResult();
   }
 

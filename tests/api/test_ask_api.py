@@ -96,6 +96,21 @@ def test_odd_but_valid_questions_are_answered_not_crashed(client: TestClient) ->
 def test_a_refusal_quotes_nothing(client: TestClient) -> None:
     body = client.post("/v1/ask", json={"question": "Who won the 2025 NBA Finals?"}).json()
     assert body["answered"] is False and body["citations"] == [] and body["quotes"] == []
+    assert body["refusal"] == "not_covered"
+    assert client.post("/v1/ask", json={"question": FDA_EN}).json()["refusal"] is None
+
+
+def test_a_question_in_a_script_the_service_does_not_read_is_told_which_languages_it_answers(
+        client: TestClient) -> None:
+    """A Korean question naming the FDA used to be answered, and one about Korea's market was answered with an
+    unrelated Chinese adoption rate: the tokenizer dropped Hangul, so only "FDA" or "AI" was read."""
+    for q in ("미국 FDA는 AI 의료기기를 몇 개 승인했나요?", "Сколько медицинских ИИ-устройств одобрило FDA?"):
+        body = client.post("/v1/ask", json={"question": q}).json()
+        assert body["answered"] is False and body["refusal"] == "language", q
+        assert "English or Chinese" in body["answer"] and "英文或中文" in body["answer"]
+        assert body["passages"] and body["quotes"] == []  # what retrieval found is still shown
+    # a foreign name inside an English or Chinese question is no reason to refuse
+    assert client.post("/v1/ask", json={"question": "Did FDA clearances reach Москва?"}).json()["refusal"] != "language"
 
 
 def test_a_misspelt_question_is_answered_and_says_what_was_corrected(client: TestClient) -> None:

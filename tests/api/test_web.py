@@ -391,6 +391,19 @@ def test_out_of_scope_question_shows_not_covered(open_page: OpenPage) -> None:
 
 
 @pytest.mark.browser
+def test_a_question_in_another_script_asks_for_english_or_chinese(open_page: OpenPage) -> None:
+    from playwright.sync_api import expect
+
+    s = open_page()
+    body = ask(s, "미국 FDA는 AI 의료기기를 몇 개 승인했나요?")
+    assert body["refusal"] == "language"
+    box = s.page.locator("#not-covered")
+    expect(box).to_contain_text("Please ask in English or Chinese")
+    expect(box).not_to_contain_text("The reports don't cover this question")
+    expect(s.page.locator("details.passages summary")).to_contain_text("Closest passages found")
+
+
+@pytest.mark.browser
 def test_not_covered_state_renders_distinctly(open_page: OpenPage, client: TestClient) -> None:
     from playwright.sync_api import expect
 

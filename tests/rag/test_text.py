@@ -1,4 +1,12 @@
-from rag.text import detect_language, normalize, question_language, split_sentences, to_simplified, tokenize
+from rag.text import (
+    detect_language,
+    in_unread_script,
+    normalize,
+    question_language,
+    split_sentences,
+    to_simplified,
+    tokenize,
+)
 
 
 def test_nfkc_folds_full_width_digits_and_punctuation() -> None:
@@ -46,6 +54,13 @@ def test_accented_latin_letters_match_their_plain_forms_and_other_alphabets_are_
     assert tokenize("Beyoncé in Zürich") == ["beyonce", "zurich"]
     assert tokenize("미국 FDA는 승인했나요? Москва") == ["미국", "fda", "는", "승인했나요", "москва"]
     assert tokenize("日本の医療AI") == ["日本", "の", "医疗", "ai"]  # Han and kana as before
+
+
+def test_a_question_mostly_in_another_script_is_told_apart() -> None:
+    assert in_unread_script("한국 의료 AI 시장 규모는?") and in_unread_script("مرحبا بكم")
+    for question in ("What did Москва say?", "日本の医療AI市場", "β-blockers and AI?", "¿Cuántos dispositivos?",
+                     "美国FDA批准了多少？", "？？？"):
+        assert not in_unread_script(question), question
 
 
 def test_detect_language() -> None:
