@@ -55,7 +55,8 @@ def normalize(text: str) -> str:
     return text if text.isascii() else _ACCENTED_RE.sub(_unaccented, text)
 
 
-_ACCENTED_RE = re.compile("[\u00c0-\u024f]")  # Latin-1 Supplement and Latin Extended-A/B letters
+_LATIN_EXT = "\u00c0-\u024f"  # Latin-1 Supplement and Latin Extended-A/B letters
+_ACCENTED_RE = re.compile(f"[{_LATIN_EXT}]")
 _LETTERS = {"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ŋ": "n"}
 
 
@@ -94,15 +95,15 @@ def detect_language(text: str) -> Language:
     return "zh" if han * 3 >= latin else "en"
 
 
-_LATIN_EXT = "\u00c0-\u024f"
-_OTHER_LETTER_RE = re.compile(f"(?:(?![A-Za-z{_LATIN_EXT}{_HAN}{_KANA}])[^\\W\\d_])")
+_ANY_LATIN_RE = re.compile(f"[A-Za-z{_LATIN_EXT}]")
+_OTHER_LETTER_RE = re.compile(f"(?![A-Za-z{_LATIN_EXT}{_HAN}{_KANA}])[^\\W\\d_]")
 
 
 def in_unread_script(text: str) -> bool:
     """Mostly letters of a script the service does not read (Hangul, Cyrillic, Arabic…): more of them than of
     Latin letters and Han characters together (a Han character counted three times, as in `detect_language`)."""
     other = len(_OTHER_LETTER_RE.findall(text))
-    latin = len(re.findall(f"[A-Za-z{_LATIN_EXT}]", text))
+    latin = len(_ANY_LATIN_RE.findall(text))
     return other >= 2 and other > latin + 3 * len(_HAN_RE.findall(text)) + len(_KANA_RE.findall(text))
 
 

@@ -101,7 +101,7 @@ _LOCALITY = re.compile(r"\b(?:county|township|town|district|prefecture|city|vill
 
 def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     entries: dict[str, list[list[str]]] = {}
-    places: dict[str, list[list[str]]] = {}  # senses of proper-noun entries that name a place, per headword
+    places: dict[str, set[str]] = {}  # senses of proper-noun entries that name a place, per headword
     common: set[str] = set()  # headwords with an entry in lower-case pinyin: a common word, not only a name
     en_zh: dict[str, list[str]] = defaultdict(list)
     for line in text.splitlines():
@@ -119,13 +119,13 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
             senses = [s for s in senses if not s[:1].isupper()]
         if pinyin[:1].islower():
             common.add(simp)
-        cleaned = [c for c in (_clean_definition(s) for s in senses) if c]
-        if not cleaned:
+        pairs = [(c, s) for s in senses if (c := _clean_definition(s))]  # cleaned sense, as written
+        if not pairs:
             continue
+        cleaned = [c for c, _ in pairs]
         entries.setdefault(simp, []).append(cleaned)
         if pinyin[:1].isupper():
-            places.setdefault(simp, []).append([c for c, s in zip(cleaned, senses, strict=False)
-                                                if _LOCALITY.search(s)])
+            places.setdefault(simp, set()).update(c for c, s in pairs if _LOCALITY.search(s))
         for c in cleaned[:3]:
             if len(c.split()) <= 3:
                 en_zh[c].append(simp)
@@ -134,8 +134,7 @@ def _parse_cedict(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]
         # CC-CEDICT lists a name's entry first (capitalised pinyin sorts first), so 成功 read "Chenggong town in
         # Taitung County" before "success", and 和平 a district of Shenyang before "peace". A word that is also
         # a common word is not read as a township: its place senses go.
-        drop = set(chain.from_iterable(places[w]))
-        zh_en[w] = [s for s in zh_en[w] if s not in drop] or zh_en[w]
+        zh_en[w] = [s for s in zh_en[w] if s not in places[w]] or zh_en[w]
     return zh_en, dict(en_zh)
 
 
