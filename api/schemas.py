@@ -115,8 +115,11 @@ class AskResponse(BaseModel):
     spelling: list[SpellingOut] = Field(default_factory=list, description=_SPELLING)
     refusal: Literal["not_covered", "language"] | None = Field(
         None, description="Why `answered` is false: `not_covered` (the reports don't cover the question) or "
-        "`language` (it is written in a script the service does not read; it answers English and Chinese). "
-        "Null when answered.")
+        "`language` (it is written in a language the service does not read, such as Korean or French; it answers "
+        "English and Chinese). Null when answered.")
+    unread_language: str | None = Field(
+        None, description="With refusal `language`: the ISO 639-1 code of the language the question was read as "
+        "(`fr`, `ko`…; `other` for a script without one). Null otherwise.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -127,7 +130,8 @@ class AskResponse(BaseModel):
                    index_version=answer.index_version, timing_ms={k: round(v, 2) for k, v in answer.timing_ms.items()},
                    quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
                            for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source),
-                   spelling=SpellingOut.of(answer.corrections), refusal=answer.refusal)
+                   spelling=SpellingOut.of(answer.corrections), refusal=answer.refusal,
+                   unread_language=answer.unread_language)
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]

@@ -26,7 +26,7 @@ NOT_COVERED = {
     "en": "The reports don't cover this question, so no answer is given.",
     "zh": "这些报告没有涉及这个问题，因此无法给出回答。",
 }
-# A question written in a script the service does not read (Korean, Russian, Arabic…): its words are unknown
+# A question written in a language the service does not read (Korean, Russian, French…): its words are unknown
 # to every report, so "not covered" would be the wrong reason. Both languages: the question is in neither.
 UNREAD_LANGUAGE = ("This service answers questions in English or Chinese; please ask in one of them. "
                    "本服务只回答英文或中文的问题，请用其中一种语言提问。")
@@ -64,9 +64,10 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)  # what an extractive answer quotes; empty for an LLM summary
     named_source: NamedSource | None = None  # the report the question names, whose passages were put first
     corrections: list[Correction] = field(default_factory=list)  # misspelt words corrected before searching
-    # why `answered` is false: "not_covered" (the abstention model) or "language" (written in a script the service
-    # does not read); None when answered
+    # why `answered` is false: "not_covered" (the abstention model) or "language" (written in a language the
+    # service does not read); None when answered
     refusal: Literal["not_covered", "language"] | None = None
+    unread_language: str | None = None  # that language's ISO 639-1 code (rag/langid.py) with refusal "language"
 
 
 def length_weight(token: str) -> float:

@@ -34,10 +34,12 @@ from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.index import IndexSnapshot, build_index, load_index
+from rag.langid import unread_language
+from rag.langid import warm_up as load_language_identifier
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
-from rag.text import in_unread_script, question_language, tokenize
+from rag.text import question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ class SearchResult:
     similarity: dict[int, dict[int, float]] | None = None
     # misspelt words corrected before searching (rag/spelling.py); `question` is then the corrected text
     corrections: list[Correction] = field(default_factory=list)
+    # the language the question is written in when the service does not read it (rag/langid.py), else None
+    unread_language: str | None = None
 
 
 class Engine:
@@ -116,7 +120,9 @@ class Engine:
         return engine
 
     def warm_up(self) -> None:
-        """Load jieba's dictionary and run one query so the first user request is not the slow one."""
+        """Load jieba's dictionary and the language identifier and run one query, so the first user request is
+        not the slow one."""
+        load_language_identifier()
         self.search("warm up 预热", 1)
         self._query_cache.clear()
         self._latent_cache.clear()
@@ -154,7 +160,9 @@ class Engine:
         k = self._check_top_k(top_k)
         snap = snapshot or self.snapshot  # one snapshot per request: never mix two index versions
         t0 = time.perf_counter()
-        q, corrections = self.speller().correct(q) if self.settings.spelling else (q, [])
+        # A French or Spanish question's words are no misspelt English ones: "corrected", they read as English
+        unread = unread_language(q)
+        q, corrections = self.speller().correct(q) if self.settings.spelling and not unread else (q, [])
         lang = question_language(q)
         source = self.named_source(q, snap) if read_source else None
         content = source.content if source else q
@@ -174,7 +182,7 @@ class Engine:
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, k, filters)
         result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters,
-                              corrections=corrections)
+                              corrections=corrections, unread_language=unread)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
             result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang)
@@ -221,7 +229,7 @@ class Engine:
         lang: Lang = "zh" if result.language == "zh" else "en"
         t1 = time.perf_counter()
         confidence = self.abstention.confidence(self.signals(result))
-        unread = in_unread_script(result.question)
+        unread = result.unread_language
         answered = bool(result.hits) and confidence >= self.abstention.threshold and not unread
         refusal: Literal["not_covered", "language"] | None = None
         if answered:
@@ -234,7 +242,8 @@ class Engine:
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
                         index_version=snap.version, timing_ms=timing,
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
-                        quotes=quotes, named_source=result.source, corrections=result.corrections, refusal=refusal)
+                        quotes=quotes, named_source=result.source, corrections=result.corrections, refusal=refusal,
+                        unread_language=unread)
         self._answer_cache.put(key, answer)
         return answer
 

@@ -440,7 +440,7 @@
       }
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {
-      // `refusal: "language"`: written in a script the service does not read, which is not "not covered".
+      // `refusal: "language"`: written in a language the service does not read, which is not "not covered".
       const unread = r.refusal === "language";
       const box = el("div", { className: "not-covered", id: "not-covered", role: "status" }, [
         tr(el("h3"), unread ? "unreadLanguage" : "notCovered"),

@@ -104,13 +104,27 @@ def test_a_question_in_a_script_the_service_does_not_read_is_told_which_language
         client: TestClient) -> None:
     """A Korean question naming the FDA used to be answered, and one about Korea's market was answered with an
     unrelated Chinese adoption rate: the tokenizer dropped Hangul, so only "FDA" or "AI" was read."""
-    for q in ("미국 FDA는 AI 의료기기를 몇 개 승인했나요?", "Сколько медицинских ИИ-устройств одобрило FDA?"):
+    for q, code in (("미국 FDA는 AI 의료기기를 몇 개 승인했나요?", "ko"),
+                    ("Сколько медицинских ИИ-устройств одобрило FDA?", "ru")):
         body = client.post("/v1/ask", json={"question": q}).json()
-        assert body["answered"] is False and body["refusal"] == "language", q
+        assert body["answered"] is False and body["refusal"] == "language" and body["unread_language"] == code, q
         assert "English or Chinese" in body["answer"] and "英文或中文" in body["answer"]
         assert body["passages"] and body["quotes"] == []  # what retrieval found is still shown
     # a foreign name inside an English or Chinese question is no reason to refuse
     assert client.post("/v1/ask", json={"question": "Did FDA clearances reach Москва?"}).json()["refusal"] != "language"
+
+
+def test_a_question_in_another_latin_script_language_is_told_which_languages_it_answers(client: TestClient) -> None:
+    """French or Spanish looks English to a script count: such a question was refused as "not covered" (the wrong
+    reason) after the speller had "corrected" its words into English ones ("Combien" → "Combine")."""
+    for q, code in (("Combien de dispositifs médicaux basés sur l'IA la FDA a-t-elle approuvés ?", "fr"),
+                    ("¿Cuántos dispositivos médicos con IA ha aprobado la FDA?", "es")):
+        body = client.post("/v1/ask", json={"question": q}).json()
+        assert (body["answered"], body["refusal"], body["unread_language"]) == (False, "language", code), q
+        assert body["spelling"] == [] and "English or Chinese" in body["answer"]
+    for q in ("How many AI medical devices has the FDA approved?", "FDA批准了多少个AI医疗器械？"):
+        body = client.post("/v1/ask", json={"question": q}).json()
+        assert body["answered"] and body["refusal"] is None and body["unread_language"] is None, q
 
 
 def test_a_misspelt_question_is_answered_and_says_what_was_corrected(client: TestClient) -> None:
