@@ -50,15 +50,19 @@ OTHER_LANGUAGE_MAX_SHARE = 0.1
 NEAR_MISS = Path(__file__).resolve().parent / "calibration" / "near_miss.jsonl"
 
 
-def collect(engine: Engine, gold: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def collect(engine: Engine, gold: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     rows = load_gold(gold)
     ys = np.array([1 if r.answerable else 0 for r in rows])
-    return collect_questions(engine, [r.question for r in rows]), ys, [r.id for r in rows]
+    x, no_figure = collect_questions(engine, [r.question for r in rows])
+    return x, ys, no_figure, [r.id for r in rows]
 
 
-def collect_questions(engine: Engine, questions: list[str]) -> np.ndarray:
-    """The abstention signals of each question, one row per question."""
-    return np.array([engine.signals(engine.search(q, 10)).vector() for q in questions])
+def collect_questions(engine: Engine, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The abstention signals of each question, one row per question, and whether `Engine.missing_figure` refuses
+    it whatever the model says (an amount asked, none in the quotes: rag/figures.py)."""
+    results = [engine.search(q, 10) for q in questions]
+    x = np.array([engine.signals(r).vector() for r in results]).reshape(len(results), len(FEATURES))
+    return x, np.array([engine.missing_figure(r) for r in results], dtype=bool)
 
 
 def off_topic_questions(data_dir: Path, n: int, skip: int = 0) -> dict[str, list[str]]:
@@ -124,19 +128,27 @@ def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any,
         with tempfile.TemporaryDirectory() as tmp:
             settings = engine.settings.model_copy(update={"index_dir": Path(tmp)})
             sub = Engine(settings, engine.embedder, build_index(docs, engine.embedder, settings, engine.snapshot))
-            p = {k: model.predict_proba(collect_questions(sub, qs))[:, 1] for k, qs in kinds.items() if qs}
+            refused = {k: refusals(model, *collect_questions(sub, qs), threshold) for k, qs in kinds.items() if qs}
         row: dict[str, Any] = {"documents": keep, "answerable": len(kinds["answerable"]),
-                                  "answered": round(float((p["answerable"] >= threshold).mean()), 3)}
+                                  "answered": round(float(1 - refused["answerable"].mean()), 3)}
         for k in ("out_of_scope", "elsewhere"):
-            if k in p:
-                row[f"{k}_refused"] = round(float((p[k] < threshold).mean()), 3)
-                row[k] = len(p[k])
+            if k in refused:
+                row[f"{k}_refused"] = round(float(refused[k].mean()), 3)
+                row[k] = len(refused[k])
         out[f"{lang} questions, {other} documents"] = row
     return out
 
 
-def rates(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
-    refused = p < threshold
+def refusals(model: Any, x: np.ndarray, no_figure: np.ndarray, threshold: float) -> np.ndarray:
+    """Which questions `Engine.ask` refuses: the model under the threshold, or no figure for an amount asked."""
+    if not len(x):
+        return np.zeros(0, dtype=bool)
+    refused: np.ndarray = (model.predict_proba(x)[:, 1] < threshold) | no_figure
+    return refused
+
+
+def rates(p: np.ndarray, y: np.ndarray, threshold: float, no_figure: np.ndarray) -> dict[str, float]:
+    refused = (p < threshold) | no_figure
     oos = y == 0
     return {"oos_refused": float(refused[oos].mean()), "answerable_refused": float(refused[~oos].mean()),
             "refusal_precision": float((refused & oos).sum() / max(1, refused.sum()))}
@@ -165,7 +177,7 @@ def leave_one_out(x: np.ndarray, y: np.ndarray, extra_negatives: np.ndarray) -> 
 
 
 def cross_validated_refusals(x: np.ndarray, y: np.ndarray, others: np.ndarray, held: np.ndarray,
-                             threshold: float, folds: int = 5) -> float:
+                             held_no_figure: np.ndarray, threshold: float, folds: int = 5) -> float:
     """Share of `held` (extra out-of-scope rows) refused by models fitted without their fold (`others` always in)."""
     if not len(held):
         return float("nan")
@@ -173,7 +185,7 @@ def cross_validated_refusals(x: np.ndarray, y: np.ndarray, others: np.ndarray, h
     fold_of = np.arange(len(held)) % folds
     for f in range(folds):
         model = fit(x, y, np.vstack([others, held[fold_of != f]]))
-        refused[fold_of == f] = model.predict_proba(held[fold_of == f])[:, 1] < threshold
+        refused[fold_of == f] = refusals(model, held[fold_of == f], held_no_figure[fold_of == f], threshold)
     return float(refused.mean())
 
 
@@ -191,19 +203,19 @@ def main() -> None:
     ap.add_argument("--train-near-miss", action="store_true", help="also train on them (measured worse)")
     args = ap.parse_args()
     engine = Engine.from_settings(Settings())
-    x, y, ids = collect(engine, Path(args.gold))
+    x, y, no_figure, ids = collect(engine, Path(args.gold))
     train = off_topic_questions(args.data, args.train_off_topic, skip=args.off_topic) if args.train_off_topic else {}
-    general = np.vstack([collect_questions(engine, qs) for qs in train.values()] or [np.zeros((0, x.shape[1]))])
+    general = np.vstack([collect_questions(engine, qs)[0] for qs in train.values()] or [np.zeros((0, x.shape[1]))])
     near = near_miss_questions(args.near_miss)
-    near_x = collect_questions(engine, [q for q, _ in near]) if near else np.zeros((0, x.shape[1]))
+    near_x, near_no_figure = collect_questions(engine, [q for q, _ in near])
     extra = np.vstack([general, near_x]) if args.train_near_miss else general
     p_cv = leave_one_out(x, y, extra)
     candidates = sorted(set(np.round(p_cv, 4).tolist()))
-    ok = [t for t in candidates if rates(p_cv, y, t)["answerable_refused"] <= args.max_false_refusal]
+    ok = [t for t in candidates if rates(p_cv, y, t, no_figure)["answerable_refused"] <= args.max_false_refusal]
     threshold = max(ok) if ok else 0.5
-    cv = rates(p_cv, y, threshold)
+    cv = rates(p_cv, y, threshold, no_figure)
     model = fit(x, y, extra)
-    fitted = rates(model.predict_proba(x)[:, 1], y, threshold)
+    fitted = rates(model.predict_proba(x)[:, 1], y, threshold, no_figure)
     scaler, lr = model[0], model[1]
     result = {"features": list(FEATURES), "weights": lr.coef_[0].round(4).tolist(),
               "bias": round(float(lr.intercept_[0]), 4), "mean": scaler.mean_.round(5).tolist(),
@@ -211,22 +223,25 @@ def main() -> None:
               "embedder": engine.embedder.name, "fitted_on": f"{args.gold} ({len(y)} questions, {int((y == 0).sum())} "
               f"out of scope) + {len(general)} off-topic questions ({', '.join(train)}, after the checked ones) + "
               f"{len(near) if args.train_near_miss else 0} near misses",
-              "date": time.strftime("%Y-%m-%d"), "leave_one_out": cv, "in_sample": fitted}
+              "date": time.strftime("%Y-%m-%d"), "leave_one_out": cv, "in_sample": fitted,
+              "no_figure_refused": {"out_of_scope": int((no_figure & (y == 0)).sum()),
+                                    "answerable": int((no_figure & (y == 1)).sum())}}
     off_topic = off_topic_questions(args.data, args.off_topic) if args.off_topic else {}
     result["off_topic_refused"] = {
-        name: round(float((model.predict_proba(collect_questions(engine, qs))[:, 1] < threshold).mean()), 3)
+        name: round(float(refusals(model, *collect_questions(engine, qs), threshold).mean()), 3)
         for name, qs in off_topic.items()}
     if near and args.train_near_miss:
-        result["near_miss_refused_cv"] = round(cross_validated_refusals(x, y, general, near_x, threshold), 3)
+        result["near_miss_refused_cv"] = round(cross_validated_refusals(x, y, general, near_x, near_no_figure,
+                                                                         threshold), 3)
     elif near:
-        refused = model.predict_proba(near_x)[:, 1] < threshold
+        refused = refusals(model, near_x, near_no_figure, threshold)
         kinds = np.array([k for _, k in near])
         result["near_miss_refused"] = {k: round(float(refused[kinds == k].mean()), 3) for k in sorted(set(kinds))}
     result["one_language"] = one_language_check(engine, load_gold(Path(args.gold)), model, threshold)
     for i, f in enumerate(FEATURES):
         print(f"{f:10s} answerable mean {x[y == 1, i].mean():.3f}  out-of-scope mean {x[y == 0, i].mean():.3f}")
     print(json.dumps(result, indent=2))
-    missed = [ids[i] for i in np.flatnonzero((p_cv >= threshold) & (y == 0))]
+    missed = [ids[i] for i in np.flatnonzero((p_cv >= threshold) & ~no_figure & (y == 0))]
     print("out-of-scope answered (LOO):", missed)
     if args.write:
         MODEL_FILE.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         True, description="Correct misspelt English words of a question to the closest word the reports use, when "
         "the typed word is neither in the reports nor a common English word (rag/spelling.py).",
     )
+    figure_check: bool = Field(
+        True, description="Refuse a question that asks for an amount (\"How many…\", \"多少…\") when no sentence "
+        "the answer would quote gives a figure: the reports discuss the subject but not the amount (rag/figures.py).",
+    )
     source_phrases: bool = Field(
         True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "
         "\"根据英伟达的调查报告\") as a choice of document: rank passages by the rest of the question and put the "

@@ -19,11 +19,13 @@ from rag.abstain import GENERIC_SHARE, AbstentionModel, Signals, entity_terms, i
 from rag.answer import (
     CANDIDATE_PASSAGES,
     DISCLAIMER,
+    NO_FIGURE,
     NOT_COVERED,
     UNREAD_LANGUAGE,
     Answer,
     Extract,
     Lang,
+    Quote,
     extractive_answer,
     sentence_rerank,
 )
@@ -33,6 +35,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
+from rag.figures import asks_for_amount, gives_figure
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -232,11 +235,14 @@ class Engine:
         unread = result.unread_language
         answered = bool(result.hits) and confidence >= self.abstention.threshold and not unread
         refusal: Literal["not_covered", "language"] | None = None
-        if answered:
-            text, citations, quotes = self.extract(result)
-        else:
-            refusal = "language" if unread else "not_covered"
-            text, citations, quotes = UNREAD_LANGUAGE if unread else NOT_COVERED[lang], [], []
+        text, citations, quotes = self.extract(result) if answered else ("", [], [])
+        no_figure = answered and self.missing_figure(result, quotes)
+        if unread:
+            refusal, text = "language", UNREAD_LANGUAGE
+        elif not answered or no_figure:
+            refusal, text = "not_covered", (NO_FIGURE if no_figure else NOT_COVERED)[lang]
+        if refusal:
+            answered, citations, quotes = False, [], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
                       total=(time.perf_counter() - t0) * 1e3)
         answer = Answer(lang, answered, text, citations, result.hits, DISCLAIMER[lang], confidence=confidence,
@@ -246,6 +252,14 @@ class Engine:
                         unread_language=unread)
         self._answer_cache.put(key, answer)
         return answer
+
+    def missing_figure(self, result: SearchResult, quotes: Sequence[Quote] | None = None) -> bool:
+        """The question asks for an amount and none of the sentences the answer quotes (`quotes`, else those of
+        `extract`) gives one (rag/figures.py)."""
+        if not self.settings.figure_check or not asks_for_amount(result.queries[0]):
+            return False
+        quotes = self.extract(result).quotes if quotes is None else quotes
+        return not any(gives_figure(q.text, result.queries[0]) for q in quotes)
 
     def extract(self, result: SearchResult) -> Extract:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""

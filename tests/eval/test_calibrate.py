@@ -26,8 +26,12 @@ def test_off_topic_questions_are_a_fixed_sample_and_missing_sets_are_skipped(tmp
 def test_refusal_rates() -> None:
     import numpy as np
 
-    r = rates(np.array([0.1, 0.9, 0.2, 0.8]), np.array([0, 1, 1, 0]), 0.5)
+    p, y = np.array([0.1, 0.9, 0.2, 0.8]), np.array([0, 1, 1, 0])
+    r = rates(p, y, 0.5, np.zeros(4, dtype=bool))
     assert r == {"oos_refused": 0.5, "answerable_refused": 0.5, "refusal_precision": 0.5}
+    # a question refused for a missing figure counts as refused whatever the model says
+    r = rates(p, y, 0.5, np.array([False, False, False, True]))
+    assert r == {"oos_refused": 1.0, "answerable_refused": 0.5, "refusal_precision": 2 / 3}
 
 
 def test_off_topic_training_questions_come_after_the_checked_ones(tmp_path: Path) -> None:
@@ -72,8 +76,10 @@ def test_near_miss_refusals_are_predicted_by_models_fitted_without_their_fold(tm
     # refused than by the model fitted on all of them (which has seen each one as out of scope).
     near = np.array([[0.95], [1.05], [1.0], [1.15], [0.85]])
     leaked = float((fit(x, y, np.vstack([general, near])).predict_proba(near)[:, 1] < 0.6).mean())
-    assert cross_validated_refusals(x, y, general, near, threshold=0.6) < leaked
-    assert np.isnan(cross_validated_refusals(x, y, general, near[:0], threshold=0.6))
+    none = np.zeros(len(near), dtype=bool)
+    assert cross_validated_refusals(x, y, general, near, none, threshold=0.6) < leaked
+    assert cross_validated_refusals(x, y, general, near, ~none, threshold=0.6) == 1.0
+    assert np.isnan(cross_validated_refusals(x, y, general, near[:0], none[:0], threshold=0.6))
 
 
 def test_the_shipped_near_miss_file_is_well_formed_and_asks_new_questions() -> None:
@@ -123,7 +129,8 @@ def test_one_language_check_asks_a_one_language_index_and_labels_questions_by_wh
     oos = [r for r in zh if not r.answerable][:2]
     assert len(inside) == 3 and len(outside) == 2 and len(oos) == 2
     picked = inside + outside + oos
-    x = collect_questions(engine, [r.question for r in picked])
+    x, no_figure = collect_questions(engine, [r.question for r in picked])
+    assert x.shape == (7, 6) and no_figure.shape == (7,)
     model = fit(x, np.array([1, 1, 1, 1, 1, 0, 0]), x[:0])
     out = one_language_check(engine, picked, model, 0.5)
     assert set(out) == {"zh questions, English documents"}  # no English rows picked: no English check

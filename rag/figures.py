@@ -1,0 +1,66 @@
+"""Does the answer give the figure a question asks for?
+
+A question that asks for an amount ("How many…", "What percentage…", "多少…") about a subject the reports cover
+reads like an answerable one to every abstention signal, which measure how well the passages match the question.
+When no sentence the answer would quote holds a figure, the reports discuss the subject without giving the amount
+(a market study's sample that prints "US$ XX billion", a rate for one year when another is asked), and quoting
+those sentences would be a guess. Only the question's own figures are set aside: "from 2025 to 2030" in the
+question is no answer to it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import normalize
+
+# Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
+# names an amount there, but "What are the cost benefits?" asks for no figure. 哪几 is "which", not "how many".
+# Vague amounts answer an amount question too ("vast areas", "很多次"); measured with and without them
+# (docs/experiments.md).
+VAGUE_EN = "|several|many|numerous|few|most|majority|vast"
+VAGUE_ZH = "|很多|许多|大量|大片|大批|多数|少数|数十|数百|数千|数万|上百|上千|上万|几十|几百|几千|几万"
+AMOUNT_QUESTION = re.compile(
+    r"\bhow (?:many|much|long|big|large|fast|often)\b"
+    r"|\b(?:what|which|by what)(?: exact)? (?:percentage|percent|share|proportion|fraction|number|size|amount|cagr)\b"
+    r"|多少|(?<!哪)几(?=[个家名位项种类年月天周倍成次亿万千百十%])|多大|多长|多久|多快|百分之几|比例|占比",
+    re.IGNORECASE)
+# A year is a date, not an amount, when a date word or punctuation follows it ("in 2024 and 2025,", "2025年") or
+# it opens a name ("2025WAIC"); "attended by 2000 guests" is an amount.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_DATE_AFTER = re.compile(r"\s*(?:$|[^\w\s]|(?:and|to|or|through|until|onwards?)\b|[年财至到])|[a-z]", re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Amounts written in words. "one" and 一 are left out: mostly "one of", "one-stop", 一个, 统一. A scale word counts
+# only as a vague amount ("hundreds of thousands"): "US$ XX billion" gives none.
+_EN_NUMBER_WORDS = re.compile(
+    r"\b(?:none|zero|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds|thousands|millions|billions|dozens|half|halved|double[ds]?|doubling|"
+    r"triple[ds]?|tripling|twice|thrice|quadrupled?" + VAGUE_EN + r")\b", re.IGNORECASE)
+# Chinese numerals, after the words in which they are no amount: 十分 "very", 万一 "in case", 百姓 "the public",
+# ordinals (第二) and grades or kinds (三维 "3D", 三甲 "top-grade", 二级, 三期 "phase III", 三类 "class III")
+_ZH_NOT_NUMBERS = re.compile(r"十分|万一|千万|百姓|百货|万物|千方百计|第[〇零一两二三四五六七八九十百千]+"
+                             r"|[一二三四五六七八九十]+[维甲级期类线]")
+_ZH_NUMBER_WORDS = re.compile(r"[〇零两二三四五六七八九十百千万亿]+|百分之|一半|半数|过半|翻[了一两]*[番倍]" + VAGUE_ZH)
+
+
+def asks_for_amount(question: str) -> bool:
+    return AMOUNT_QUESTION.search(normalize(question)) is not None
+
+
+def _numbers(text: str) -> list[tuple[str, bool]]:
+    """Each number in `text` and whether it reads as a year (a date, not an amount)."""
+    return [(m.group(0), bool(_YEAR.fullmatch(m.group(0))) and _DATE_AFTER.match(text, m.end()) is not None)
+            for m in _NUMBER.finditer(text)]
+
+
+def gives_figure(sentence: str, question: str) -> bool:
+    """Whether `sentence` states an amount that `question` does not already hold: a number other than a year, or
+    a number word ("doubled", "两倍", "dozens")."""
+    sentence, question = normalize(sentence), normalize(question)
+    asked = {n for n, _ in _numbers(question)}
+    if any(not year and n not in asked for n, year in _numbers(sentence)):
+        return True
+    asked_words = set(re.findall(r"[a-z]+", question.lower()))
+    if any(m.group(0).lower() not in asked_words for m in _EN_NUMBER_WORDS.finditer(sentence)):
+        return True
+    return any(w not in question for w in _ZH_NUMBER_WORDS.findall(_ZH_NOT_NUMBERS.sub("", sentence)))

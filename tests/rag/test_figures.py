@@ -1,0 +1,74 @@
+import pytest
+
+from rag.config import Settings
+from rag.engine import Engine
+from rag.figures import asks_for_amount, gives_figure
+
+CAGR_SENTENCE = ("China’s Artificial Intelligence in Medical Imaging Market, estimated at US$ XX billion in 2024 and "
+                 "2025, is projected to grow steadily at a CAGR of XX% from 2025 to 2030, ultimately reaching US$ XX "
+                 "billion by 2030.")
+
+
+@pytest.mark.parametrize("question", [
+    "How many AI-enabled medical devices has the FDA cleared?", "What exact CAGR is forecast from 2025 to 2030?",
+    "By what percentage does AI shorten image reading time?", "How long does delivery take?",
+    "中国医疗AI市场现在有多大规模？", "英伟达这次调查一共访问了多少业内人士？", "小型机构里有几成营收增长超过10%？",
+])
+def test_questions_asking_for_an_amount(question: str) -> None:
+    assert asks_for_amount(question)
+
+
+@pytest.mark.parametrize("question", [
+    "What are the cost benefits of AI for hospitals?", "Which rate-limiting factors slow adoption?",
+    "目前制约医疗AI继续发展的主要障碍有哪几个？", "中国街头常见的连锁药店有哪几家？", "When was the report published?",
+])
+def test_questions_naming_an_amount_word_without_asking_for_one(question: str) -> None:
+    assert not asks_for_amount(question)
+
+
+def test_a_figure_is_a_number_or_number_word_the_question_does_not_already_hold() -> None:
+    q = "What exact CAGR is forecast for China's AI medical imaging market from 2025 to 2030?"
+    assert not gives_figure(CAGR_SENTENCE, q)  # "XX", years and a bare "billion" are no amount
+    assert gives_figure("It has cleared more than 1,000 AI-enabled medical devices.", q)
+    assert gives_figure("Patient numbers from Europe and North America doubled over the same period.", q)
+    assert gives_figure("hundreds of thousands of certified doctors", q)
+    assert gives_figure("海外患者人数翻了一番。", "人数变化有多大？") and gives_figure("通常30分钟或更短。", "要多久？")
+    assert gives_figure("四家医院参与了试点。", "有几家医院？")
+    assert not gives_figure("The survey had 600 respondents.", "How many of the 600 respondents use AI?")
+    assert not gives_figure("老百姓大药房是一家连锁药店。", "有多少家药店？")
+
+
+def test_years_ordinals_and_grades_are_no_amount_but_counts_and_vague_amounts_are() -> None:
+    """From XQuAD questions the check first refused although the quote answered them ("attended by 2000 guests",
+    "None of the original treaties", "eat ten times their own weight" asked about "ctenophora", "vast areas",
+    "很多次", "七层"), and near misses it let through on an ordinal or a grade (第二, 三维)."""
+    assert gives_figure("The opening was celebrated with a dinner attended by 2000 guests.", "How many guests?")
+    assert not gives_figure("It opened in 2000, and again in 2010.", "How many guests?")
+    assert not gives_figure("2025WAIC“AI+医疗健康产业图谱首发”", "评分是多少？")
+    assert gives_figure("None of the original treaties mention it.", "How many treaties protected rights?")
+    assert gives_figure("Ctenophores can eat ten times their own weight in a day.", "How much does a ctenophora eat?")
+    assert gives_figure("along with vast areas that remain undeveloped", "How much of it is undeveloped?")
+    assert gives_figure("经常是很多次", "投胎多少？") and gives_figure("后来发展成一个七层的协议。", "发展成多少层")
+    assert not gives_figure("第二，政策环境相对宽松。", "平均需要多长时间？")
+    assert not gives_figure("影像分割、病灶检测、三维重建", "快多少？")
+
+
+def test_an_amount_the_reports_do_not_give_is_refused_and_one_they_give_is_answered(engine: Engine) -> None:
+    """The reports' market-study sample prints "US$ XX billion" and "a CAGR of XX%": the question about it matched
+    the passage as well as an answerable question does, and the placeholder sentence was quoted as the answer."""
+    q = "What exact CAGR is forecast for China's AI medical imaging market from 2025 to 2030?"
+    answer = engine.ask(q)
+    assert (answer.answered, answer.refusal, answer.quotes) == (False, "not_covered", [])
+    assert "don't give the figure" in answer.text
+    assert "没有给出所问的数字" in engine.ask("报告预测2030年中国AI医学影像市场的具体规模是多少美元？").text
+    fda = engine.ask("How many AI-enabled medical devices has the FDA cleared?")
+    assert fda.answered and "1,000" in fda.text
+    # with the check off, the placeholder sentence is what the service quotes
+    off = Engine(engine.settings.model_copy(update={"figure_check": False}), engine.embedder, engine.snapshot)
+    quoted = off.ask(q)
+    assert quoted.answered and "XX" in quoted.text
+
+
+def test_the_check_can_be_switched_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_FIGURE_CHECK", "false")
+    assert Settings().figure_check is False
