@@ -26,10 +26,11 @@ NOT_COVERED = {
     "en": "The reports don't cover this question, so no answer is given.",
     "zh": "这些报告没有涉及这个问题，因此无法给出回答。",
 }
-# A question asking for an amount that the quoted sentences do not give (rag/figures.py): the reports discuss it.
+# A question asking for an amount or a date that the quoted sentences do not give (rag/figures.py): the reports
+# discuss the subject.
 NO_FIGURE = {
-    "en": "The reports discuss this but don't give the figure asked for, so no answer is given.",
-    "zh": "这些报告谈到了这个话题，但没有给出所问的数字，因此无法给出回答。",
+    "en": "The reports discuss this but don't give the figure or date asked for, so no answer is given.",
+    "zh": "这些报告谈到了这个话题，但没有给出所问的数字或日期，因此无法给出回答。",
 }
 # A question written in a language the service does not read (Korean, Russian, French…): its words are unknown
 # to every report, so "not covered" would be the wrong reason. Both languages: the question is in neither.

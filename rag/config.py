@@ -90,8 +90,9 @@ class Settings(BaseSettings):
         "the typed word is neither in the reports nor a common English word (rag/spelling.py).",
     )
     figure_check: bool = Field(
-        True, description="Refuse a question that asks for an amount (\"How many…\", \"多少…\") when no sentence "
-        "the answer would quote gives a figure: the reports discuss the subject but not the amount (rag/figures.py).",
+        True, description="Refuse a question that asks for an amount (\"How many…\", \"多少…\") or a date "
+        "(\"When did…\", \"哪一年…\") when no sentence the answer would quote gives one: the reports discuss the "
+        "subject but not the figure (rag/figures.py).",
     )
     source_phrases: bool = Field(
         True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "

@@ -35,7 +35,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import asks_for_amount, gives_figure
+from rag.figures import asks_for_amount, asks_for_date, gives_date, gives_figure
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -254,12 +254,15 @@ class Engine:
         return answer
 
     def missing_figure(self, result: SearchResult, quotes: Sequence[Quote] | None = None) -> bool:
-        """The question asks for an amount and none of the sentences the answer quotes (`quotes`, else those of
-        `extract`) gives one (rag/figures.py)."""
-        if not self.settings.figure_check or not asks_for_amount(result.queries[0]):
+        """The question asks for an amount or a date and none of the sentences the answer quotes (`quotes`, else
+        those of `extract`) gives one (rag/figures.py)."""
+        question = result.queries[0]
+        checks = [gives for asks, gives in ((asks_for_amount, gives_figure), (asks_for_date, gives_date))
+                  if self.settings.figure_check and asks(question)]
+        if not checks:
             return False
         quotes = self.extract(result).quotes if quotes is None else quotes
-        return not any(gives_figure(q.text, result.queries[0]) for q in quotes)
+        return any(not any(gives(q.text, question) for q in quotes) for gives in checks)
 
     def extract(self, result: SearchResult) -> Extract:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""

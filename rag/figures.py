@@ -1,11 +1,12 @@
-"""Does the answer give the figure a question asks for?
+"""Does the answer give the figure or date a question asks for?
 
 A question that asks for an amount ("How many…", "What percentage…", "多少…") about a subject the reports cover
 reads like an answerable one to every abstention signal, which measure how well the passages match the question.
 When no sentence the answer would quote holds a figure, the reports discuss the subject without giving the amount
 (a market study's sample that prints "US$ XX billion", a rate for one year when another is asked), and quoting
-those sentences would be a guess. Only the question's own figures are set aside: "from 2025 to 2030" in the
-question is no answer to it.
+those sentences would be a guess. The same holds for a date ("When do the EU AI Act's obligations start
+applying…?" answered with a sentence that the Act classes medical AI as high-risk). Only the question's own
+figures and dates are set aside: "from 2025 to 2030" in the question is no answer to it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ _ZH_NOT_NUMBERS = re.compile(r"十分|万一|千万|百姓|百货|万物|千方�
 _ZH_NUMBER_WORDS = re.compile(r"[〇零两二三四五六七八九十百千万亿]+|百分之|一半|半数|过半|翻[了一两]*[番倍]" + VAGUE_ZH)
 
 
+# A question asking for a date. "when" only as the question word, before its verb: "How many seconds were left
+# when the Broncos…" and "What should I look for when picking a clinic?" ask for no date (XQuAD, held-out).
+DATE_QUESTION = re.compile(
+    r"\bwhen (?:did|do|does|was|were|is|are|will|would|has|have|had|can|could|should)\b"
+    r"|\b(?:what|which|in what|in which) (?:year|date|month)\b|哪一?年|何时|什么时候|几月|哪一?天|几号", re.IGNORECASE)
+_MONTHS = "january|february|march|april|june|july|august|september|october|november|december"  # not "may"
+_DATE_WORDS = re.compile(
+    rf"\b(?:{_MONTHS}|may \d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)? century|\d0s|ago|yesterday|today|tomorrow|"
+    r"(?:next|last|this|that|the same|the following) (?:year|month|week|day|spring|summer|autumn|fall|winter)|"
+    r"recently|currently)\b"
+    r"|[\d〇零一二两三四五六七八九十百千万亿]+(?:年|月|日|号)|今年|去年|明年|前年|近年|年初|年底|年末|年中|上半年|下半年|季度"
+    r"|上个月|下个月|目前|现在|当时|如今", re.IGNORECASE)
+_ANY_YEAR = re.compile(r"(?<![\d.,])(?:1\d|20)\d\d(?![\d%]|[.,]\d)")
+
+
 def asks_for_amount(question: str) -> bool:
     return AMOUNT_QUESTION.search(normalize(question)) is not None
 
@@ -51,6 +67,19 @@ def _numbers(text: str) -> list[tuple[str, bool]]:
     """Each number in `text` and whether it reads as a year (a date, not an amount)."""
     return [(m.group(0), bool(_YEAR.fullmatch(m.group(0))) and _DATE_AFTER.match(text, m.end()) is not None)
             for m in _NUMBER.finditer(text)]
+
+
+def asks_for_date(question: str) -> bool:
+    return DATE_QUESTION.search(normalize(question)) is not None
+
+
+def gives_date(sentence: str, question: str) -> bool:
+    """Whether `sentence` states a date that `question` does not already hold: a year, a month, a decade or
+    century, a relative date ("last year", "去年")."""
+    sentence, question = normalize(sentence), normalize(question)
+    asked = set(_ANY_YEAR.findall(question)) | {m.group(0) for m in _DATE_WORDS.finditer(question)}
+    return any(y not in asked for y in _ANY_YEAR.findall(sentence)) or any(
+        m.group(0) not in asked for m in _DATE_WORDS.finditer(sentence))
 
 
 def gives_figure(sentence: str, question: str) -> bool:

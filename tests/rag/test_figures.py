@@ -2,7 +2,7 @@ import pytest
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.figures import asks_for_amount, gives_figure
+from rag.figures import asks_for_amount, asks_for_date, gives_date, gives_figure
 
 CAGR_SENTENCE = ("China’s Artificial Intelligence in Medical Imaging Market, estimated at US$ XX billion in 2024 and "
                  "2025, is projected to grow steadily at a CAGR of XX% from 2025 to 2030, ultimately reaching US$ XX "
@@ -72,3 +72,32 @@ def test_an_amount_the_reports_do_not_give_is_refused_and_one_they_give_is_answe
 def test_the_check_can_be_switched_off_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_FIGURE_CHECK", "false")
     assert Settings().figure_check is False
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("When do the EU AI Act's high-risk obligations start applying?", True), ("When was the lab set up?", True),
+    ("What year saw the first use of the engine?", True), ("英伟达的原版报告是什么时候发布的？", True),
+    ("国家计划哪一年让基层医疗机构都用上AI？", True),
+    ("How many seconds were left when the Broncos intercepted?", False),  # "when" as a conjunction
+    ("What should I look for when picking a local clinic?", False), ("Who was the leader then?", False),
+])
+def test_questions_asking_for_a_date(question: str, asks: bool) -> None:
+    assert asks_for_date(question) is asks
+
+
+def test_a_date_is_a_year_month_decade_or_relative_date_the_question_does_not_already_hold() -> None:
+    q = "When did the Black Death reach England?"
+    for sentence in ("It reached England in 1349.", "ARPANET became operational in 1969.", "It began in the 1340s.",
+                     "It arrived in June.", "It arrived two years ago.", "它在2019年上线。", "可能在 6600万年 前。",
+                     "该平台去年上线。"):
+        assert gives_date(sentence, q), sentence
+    assert not gives_date("EU EMA: Enforces the EU AI Act; classifies medical AI as high-risk technology.", q)
+    assert not gives_date("It may spread quickly.", q)  # "may" the verb, not the month
+    assert not gives_date("They won the 2000 championship.", "When did they win before 2000?")
+
+
+def test_a_date_the_reports_do_not_give_is_refused(engine: Engine) -> None:
+    answer = engine.ask("When do the EU AI Act's high-risk obligations start applying to medical devices?")
+    assert (answer.answered, answer.refusal) == (False, "not_covered") and "date" in answer.text
+    dated = engine.ask("When did Chinese ministries jointly release their guidance on promoting AI in healthcare?")
+    assert dated.answered and "2025" in dated.text
