@@ -11,13 +11,14 @@ from eval.gold import GOLD_DIR
 from eval.run import run
 
 LIMITS = {
-    "min_hit5": 0.89,  # measured 0.910 (0.904 counting only the named quotes, without `also`; 2026-12-06)
-    "min_mrr": 0.78,  # 0.803 (0.725)
-    "min_same_hit5": 0.91,  # 0.935
-    "min_cross_hit5": 0.87,  # 0.889
-    "min_answer": 0.70,  # 0.747
-    "min_oos_refused": 0.73,  # 0.800 (leave-one-out 0.800, README)
-    "max_answerable_refused": 0.07,  # 0.042 (leave-one-out 0.042)
+    # measured 2026-12-06 on two machines (the figures differ by machine, README "Gold set"): morning / afternoon
+    "min_hit5": 0.89,  # 0.910 / 0.922 (0.904 / 0.916 counting only the named quotes, without `also`)
+    "min_mrr": 0.78,  # 0.803 / 0.811 (0.725 / 0.734)
+    "min_same_hit5": 0.91,  # 0.935 / 0.946
+    "min_cross_hit5": 0.87,  # 0.889 / 0.889
+    "min_answer": 0.70,  # 0.747 / 0.753
+    "min_oos_refused": 0.83,  # afternoon 0.900 with the figure and date check (leave-one-out 0.900, README)
+    "max_answerable_refused": 0.07,  # 0.042 (leave-one-out 0.048)
 }
 
 
