@@ -120,6 +120,10 @@ class AskResponse(BaseModel):
     unread_language: str | None = Field(
         None, description="With refusal `language`: the ISO 639-1 code of the language the question was read as "
         "(`fr`, `ko`…; `other` for a script without one). Null otherwise.")
+    missing: Literal["figure"] | None = Field(
+        None, description="With refusal `not_covered`: `figure` when the reports discuss the question's subject but "
+        "no passage gives the amount or date it asks for (rather than not covering the subject at all). Null "
+        "otherwise.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:
@@ -131,7 +135,7 @@ class AskResponse(BaseModel):
                    quotes=[Quote(rank=q.rank, doc_id=q.doc_id, start=q.start, end=q.end, text=q.text)
                            for q in answer.quotes], named_source=NamedSourceOut.of(answer.named_source),
                    spelling=SpellingOut.of(answer.corrections), refusal=answer.refusal,
-                   unread_language=answer.unread_language)
+                   unread_language=answer.unread_language, missing=answer.missing)
 
 
 def passages_of(hits: list, engine: Engine, titles: dict[str, str] | None = None) -> list[Passage]:  # type: ignore[type-arg]

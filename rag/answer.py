@@ -74,6 +74,9 @@ class Answer:
     # service does not read); None when answered
     refusal: Literal["not_covered", "language"] | None = None
     unread_language: str | None = None  # that language's ISO 639-1 code (rag/langid.py) with refusal "language"
+    # with refusal "not_covered": "figure" when the passages are on the topic but none gives the amount or date
+    # asked for (rag/figures.py), which a reader should not be told is a topic the reports never mention
+    missing: Literal["figure"] | None = None
 
 
 def length_weight(token: str) -> float:

@@ -249,7 +249,7 @@ class Engine:
                         index_version=snap.version, timing_ms=timing,
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
                         quotes=quotes, named_source=result.source, corrections=result.corrections, refusal=refusal,
-                        unread_language=unread)
+                        unread_language=unread, missing="figure" if no_figure else None)
         self._answer_cache.put(key, answer)
         return answer
 

@@ -33,6 +33,9 @@
       notCoveredBody: "Nothing in the five reports answers it, so no answer is given rather than a guess. " +
         "Try rephrasing, or ask about AI in healthcare in the US or China, AI medical imaging, " +
         "medical tourism to China, or NVIDIA's survey.",
+      noFigure: "The reports don't give this figure",
+      noFigureBody: "The reports discuss this subject, but none of the passages found gives the number or date " +
+        "asked for, so none is given rather than a guess. The closest passages are listed below.",
       unreadLanguage: "Please ask in English or Chinese",
       unreadLanguageBody: "The service reads questions in English and Chinese only; the closest passages it found " +
         "are listed below.",
@@ -84,6 +87,8 @@
       notCovered: "这些报告没有涉及这个问题",
       notCoveredBody: "五份报告中没有能回答这个问题的内容，因此不作猜测。可以换个说法，" +
         "或询问中美医疗AI、AI医学影像、赴华就医或NVIDIA调研相关的问题。",
+      noFigure: "报告没有给出这个数字",
+      noFigureBody: "报告谈到了这个话题，但检索到的段落都没有给出所问的数字或日期，因此不作猜测。下面列出的是最接近的段落。",
       unreadLanguage: "请用英文或中文提问",
       unreadLanguageBody: "本服务只读取英文和中文的问题；下面列出的是检索到的最接近的段落。",
       citeLabel: "出处 {n}",
@@ -441,17 +446,25 @@
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {
       // `refusal: "language"`: written in a language the service does not read, which is not "not covered".
-      const unread = r.refusal === "language";
+      // `missing: "figure"`: the reports cover the subject but give no such number or date, which is not
+      // "don't cover this question" either.
+      const kind = refusalKind(r);
       const box = el("div", { className: "not-covered", id: "not-covered", role: "status" }, [
-        tr(el("h3"), unread ? "unreadLanguage" : "notCovered"),
-        tr(el("p"), unread ? "unreadLanguageBody" : "notCoveredBody"),
+        tr(el("h3"), kind),
+        tr(el("p"), kind + "Body"),
       ]);
       if (r.answer.trim()) box.append(el("p", { className: "server-message", text: r.answer, lang: langAttr(r.language) }));
       body.append(box);
     }
     body.append(disclaimerBox(r), passagesList(r.passages, answered));
-    announce(answered ? "answerReady" : r.refusal === "language" ? "unreadLanguage" : "notCovered");
+    announce(answered ? "answerReady" : refusalKind(r));
     focusResult();
+  }
+
+  /** The message key for a refusal: an unread language, a figure the reports don't give, or not covered. */
+  function refusalKind(r) {
+    if (r.refusal === "language") return "unreadLanguage";
+    return r.missing === "figure" ? "noFigure" : "notCovered";
   }
 
   function showError(q, message) {

@@ -96,8 +96,17 @@ def test_odd_but_valid_questions_are_answered_not_crashed(client: TestClient) ->
 def test_a_refusal_quotes_nothing(client: TestClient) -> None:
     body = client.post("/v1/ask", json={"question": "Who won the 2025 NBA Finals?"}).json()
     assert body["answered"] is False and body["citations"] == [] and body["quotes"] == []
-    assert body["refusal"] == "not_covered"
+    assert body["refusal"] == "not_covered" and body["missing"] is None
     assert client.post("/v1/ask", json={"question": FDA_EN}).json()["refusal"] is None
+
+
+def test_a_figure_the_reports_do_not_give_is_refused_as_missing_not_as_uncovered(client: TestClient) -> None:
+    """The reports cover China's AI imaging market but print its size as "US$ XX billion": the refusal says the
+    figure is missing (`missing: "figure"`) so a client can tell a reader the subject is covered."""
+    body = client.post("/v1/ask", json={"question": "报告预测2030年中国AI医学影像市场的具体规模是多少美元？"}).json()
+    assert (body["answered"], body["refusal"], body["missing"]) == (False, "not_covered", "figure")
+    assert "没有给出所问的数字" in body["answer"] and body["passages"] and body["quotes"] == []
+    assert client.post("/v1/ask", json={"question": FDA_EN}).json()["missing"] is None
 
 
 def test_a_question_in_a_script_the_service_does_not_read_is_told_which_languages_it_answers(

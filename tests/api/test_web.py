@@ -404,6 +404,21 @@ def test_a_question_in_another_script_asks_for_english_or_chinese(open_page: Ope
 
 
 @pytest.mark.browser
+def test_a_figure_the_reports_do_not_give_is_not_called_an_uncovered_subject(open_page: OpenPage) -> None:
+    from playwright.sync_api import expect
+
+    s = open_page()
+    body = ask(s, "What exact CAGR is forecast for China's AI medical imaging market from 2025 to 2030?")
+    assert (body["refusal"], body["missing"]) == ("not_covered", "figure")
+    box = s.page.locator("#not-covered")
+    expect(box.locator("h3")).to_have_text("The reports don't give this figure")
+    expect(box).not_to_contain_text("The reports don't cover this question")
+    expect(box).to_contain_text(body["answer"])
+    s.page.get_by_role("button", name="中文").click()
+    expect(box.locator("h3")).to_have_text("报告没有给出这个数字")
+
+
+@pytest.mark.browser
 def test_not_covered_state_renders_distinctly(open_page: OpenPage, client: TestClient) -> None:
     from playwright.sync_api import expect
 

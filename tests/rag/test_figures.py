@@ -58,11 +58,14 @@ def test_an_amount_the_reports_do_not_give_is_refused_and_one_they_give_is_answe
     the passage as well as an answerable question does, and the placeholder sentence was quoted as the answer."""
     q = "What exact CAGR is forecast for China's AI medical imaging market from 2025 to 2030?"
     answer = engine.ask(q)
-    assert (answer.answered, answer.refusal, answer.quotes) == (False, "not_covered", [])
+    assert (answer.answered, answer.refusal, answer.missing, answer.quotes) == (False, "not_covered", "figure", [])
     assert "don't give the figure" in answer.text
     assert "没有给出所问的数字" in engine.ask("报告预测2030年中国AI医学影像市场的具体规模是多少美元？").text
     fda = engine.ask("How many AI-enabled medical devices has the FDA cleared?")
-    assert fda.answered and "1,000" in fda.text
+    assert fda.answered and "1,000" in fda.text and fda.missing is None
+    # a subject the reports never mention is "not covered", with nothing said to be missing
+    weather = engine.ask("What will the weather be in Paris tomorrow?")
+    assert (weather.refusal, weather.missing) == ("not_covered", None)
     # with the check off, the placeholder sentence is what the service quotes
     off = Engine(engine.settings.model_copy(update={"figure_check": False}), engine.embedder, engine.snapshot)
     quoted = off.ask(q)
@@ -98,6 +101,7 @@ def test_a_date_is_a_year_month_decade_or_relative_date_the_question_does_not_al
 
 def test_a_date_the_reports_do_not_give_is_refused(engine: Engine) -> None:
     answer = engine.ask("When do the EU AI Act's high-risk obligations start applying to medical devices?")
-    assert (answer.answered, answer.refusal) == (False, "not_covered") and "date" in answer.text
+    assert (answer.answered, answer.refusal, answer.missing) == (False, "not_covered", "figure")
+    assert "date" in answer.text
     dated = engine.ask("When did Chinese ministries jointly release their guidance on promoting AI in healthcare?")
     assert dated.answered and "2025" in dated.text
