@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.calibrate import off_topic_questions, rates
+from eval.calibrate import choose_threshold, off_topic_questions, rates
 from rag.engine import Engine
 
 
@@ -32,6 +32,22 @@ def test_refusal_rates() -> None:
     # a question refused for a missing figure counts as refused whatever the model says
     r = rates(p, y, 0.5, np.array([False, False, False, True]))
     assert r == {"oos_refused": 1.0, "answerable_refused": 0.5, "refusal_precision": 2 / 3}
+
+
+def test_the_threshold_refuses_the_most_out_of_scope_questions_within_the_allowance_from_mid_gap() -> None:
+    # out of scope (y 0) at 0.2, 0.4, 0.7; answerable at 0.3, 0.5, 0.6, 0.8, 0.9, 0.95 ... one may be refused
+    p = np.array([0.2, 0.4, 0.7, 0.3, 0.5, 0.6, 0.8, 0.9, 0.95, 0.97])
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    none = np.zeros(len(p), dtype=bool)
+    t = choose_threshold(p, y, none, 0.15)
+    # 0.4 refused with 0.3 (1 of 7 answerable); refusing 0.7 too would cost 0.5 and 0.6: the gap is (0.4, 0.5]
+    assert 0.4 < t <= 0.5 and t == 0.45
+    assert rates(p, y, t, none) == {"oos_refused": 2 / 3, "answerable_refused": 1 / 7, "refusal_precision": 2 / 3}
+    # the highest threshold within the allowance (0.5) refuses no more out-of-scope questions than the midpoint
+    assert rates(p, y, 0.5, none)["oos_refused"] == rates(p, y, t, none)["oos_refused"]
+    # when no allowed threshold refuses anything, the lowest probability: nothing is refused
+    t = choose_threshold(np.array([0.9, 0.1]), np.array([0, 1]), np.zeros(2, dtype=bool), 0.0)
+    assert t == 0.1 and rates(np.array([0.9, 0.1]), np.array([0, 1]), t, np.zeros(2, dtype=bool))["oos_refused"] == 0
 
 
 def test_off_topic_training_questions_come_after_the_checked_ones(tmp_path: Path) -> None:
