@@ -230,7 +230,6 @@ def main() -> None:
     near_x, near_no_figure = collect_questions(engine, [q for q, _ in near])
     extra = np.vstack([general, near_x]) if args.train_near_miss else general
     p_cv = leave_one_out(x, y, extra)
-    candidates = sorted(set(np.round(p_cv, 4).tolist()))
     threshold = choose_threshold(p_cv, y, no_figure, args.max_false_refusal)
     cv = rates(p_cv, y, threshold, no_figure)
     model = fit(x, y, extra)
