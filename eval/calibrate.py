@@ -158,13 +158,14 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, no_figure: np.ndarray, max_fa
     question up, it refuses the same gold questions with room on both sides.
     """
     candidates = sorted(set(np.round(p, 4).tolist()))
-    ok = [t for t in candidates if rates(p, y, t, no_figure)["answerable_refused"] <= max_false_refusal]
+    ok = {t: r["oos_refused"] for t in candidates
+          if (r := rates(p, y, t, no_figure))["answerable_refused"] <= max_false_refusal}
     if not ok:
         return 0.5
-    best = max(rates(p, y, t, no_figure)["oos_refused"] for t in ok)
-    lowest = min(t for t in ok if rates(p, y, t, no_figure)["oos_refused"] == best)
-    below = [t for t in candidates if t < lowest]
-    return round((below[-1] + lowest) / 2, 4) if below else lowest
+    best = max(ok.values())
+    lowest = min(t for t, refused in ok.items() if refused == best)
+    i = candidates.index(lowest)
+    return round((candidates[i - 1] + lowest) / 2, 4) if i else lowest
 
 
 def rates(p: np.ndarray, y: np.ndarray, threshold: float, no_figure: np.ndarray) -> dict[str, float]:

@@ -35,7 +35,7 @@ def test_refusal_rates() -> None:
 
 
 def test_the_threshold_refuses_the_most_out_of_scope_questions_within_the_allowance_from_mid_gap() -> None:
-    # out of scope (y 0) at 0.2, 0.4, 0.7; answerable at 0.3, 0.5, 0.6, 0.8, 0.9, 0.95 ... one may be refused
+    # out of scope (y 0) at 0.2, 0.4, 0.7; seven answerable from 0.3 up, of which one may be refused
     p = np.array([0.2, 0.4, 0.7, 0.3, 0.5, 0.6, 0.8, 0.9, 0.95, 0.97])
     y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
     none = np.zeros(len(p), dtype=bool)
