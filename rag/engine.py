@@ -257,12 +257,23 @@ class Engine:
         """The question asks for an amount or a date and none of the sentences the answer quotes (`quotes`, else
         those of `extract`) gives one (rag/figures.py)."""
         question = result.queries[0]
-        checks = [gives for asks, gives in ((asks_for_amount, gives_figure), (asks_for_date, gives_date))
-                  if self.settings.figure_check and asks(question)]
+        if not self.settings.figure_check:
+            return False
+        checks: list[Callable[[str, str], bool]] = []
+        if asks_for_amount(question):
+            checks.append(lambda sentence, passage: gives_figure(sentence, question, passage))
+        if asks_for_date(question):
+            checks.append(lambda sentence, _: gives_date(sentence, question))
         if not checks:
             return False
         quotes = self.extract(result).quotes if quotes is None else quotes
-        return any(not any(gives(q.text, question) for q in quotes) for gives in checks)
+        return any(not any(gives(q.text, self._passage_of(result, q)) for q in quotes) for gives in checks)
+
+    @staticmethod
+    def _passage_of(result: SearchResult, quote: Quote) -> str:
+        """The text of the passage a quote comes from (its rank in `result.hits`), for the year check."""
+        hit = result.hits[quote.rank - 1] if 0 < quote.rank <= len(result.hits) else None
+        return hit.chunk.text if hit is not None else ""
 
     def extract(self, result: SearchResult) -> Extract:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""

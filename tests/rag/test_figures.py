@@ -29,6 +29,7 @@ def test_questions_naming_an_amount_word_without_asking_for_one(question: str) -
 def test_a_figure_is_a_number_or_number_word_the_question_does_not_already_hold() -> None:
     q = "What exact CAGR is forecast for China's AI medical imaging market from 2025 to 2030?"
     assert not gives_figure(CAGR_SENTENCE, q)  # "XX", years and a bare "billion" are no amount
+    q = "How large is the market?"  # no year: a figure from any year counts
     assert gives_figure("It has cleared more than 1,000 AI-enabled medical devices.", q)
     assert gives_figure("Patient numbers from Europe and North America doubled over the same period.", q)
     assert gives_figure("hundreds of thousands of certified doctors", q)
@@ -36,6 +37,33 @@ def test_a_figure_is_a_number_or_number_word_the_question_does_not_already_hold(
     assert gives_figure("四家医院参与了试点。", "有几家医院？")
     assert not gives_figure("The survey had 600 respondents.", "How many of the 600 respondents use AI?")
     assert not gives_figure("老百姓大药房是一家连锁药店。", "有多少家药店？")
+
+
+def test_an_amount_for_a_year_the_question_names_must_come_with_that_year() -> None:
+    """A figure for another year is no answer: the reports' 2028 forecast does not say how big the market is in
+    2025, and the survey's 2026 adoption rate is not the 2024 one. The year may stand elsewhere in the passage
+    ("In 2024, … . It reached …") or in a range the question gives ("from 2025 to 2030")."""
+    q = "中国AI药物研发市场2025年的规模有多大？"
+    assert not gives_figure("Projected 2028 market size: CNY 5.86 billion", q)
+    assert gives_figure("2025 market size: CNY 3.2 billion", q)
+    assert gives_figure("It reached CNY 3.2 billion.", q, passage="China's AI drug discovery market in 2025. It "
+                        "reached CNY 3.2 billion.")
+    assert not gives_figure("It reached CNY 3.2 billion.", q, passage="In 2024 the market grew. It reached CNY 3.2 "
+                            "billion.")
+    assert gives_figure("Adoption rose from 63% (2024) to 70%.", "How did adoption change between 2024 and 2026?")
+    assert gives_figure("英伟达财报显示营收为440亿美元。", "英伟达FY2026的营收是多少？", passage="2026财年第一季度")
+    # a question with no year takes a figure from any year; 1,500 or 2.5% are no years
+    assert gives_figure("Projected 2028 market size: CNY 5.86 billion", "How big will the market get?")
+    assert gives_figure("about 1.28 million visits", "Which hospitals saw 1500 visits?")
+
+
+def test_an_amount_for_another_year_is_refused(engine: Engine) -> None:
+    """The reports give China's AI drug-discovery market as a 2028 forecast only: asked for 2025, the service used to
+    quote the 2028 figure as the answer."""
+    answer = engine.ask("中国AI药物研发市场2025年的规模有多大？")
+    assert (answer.answered, answer.missing) == (False, "figure")
+    forecast = engine.ask("中国AI药物研发市场2028年的规模预计有多大？")
+    assert forecast.answered and "5.86" in forecast.text
 
 
 def test_years_ordinals_and_grades_are_no_amount_but_counts_and_vague_amounts_are() -> None:
