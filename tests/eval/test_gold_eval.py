@@ -17,7 +17,9 @@ LIMITS = {
     "min_same_hit5": 0.91,  # 0.935 / 0.946
     "min_cross_hit5": 0.87,  # 0.889 / 0.889
     "min_answer": 0.70,  # 0.747 / 0.753
-    "min_oos_refused": 0.83,  # afternoon 0.900 with the figure and date check (leave-one-out 0.900, README)
+    # night (Intel, like the morning's): 0.933 with the figure check's year condition (leave-one-out 0.933, README);
+    # the afternoon's AMD machine measured 0.900 before it
+    "min_oos_refused": 0.86,
     "max_answerable_refused": 0.07,  # 0.042 (leave-one-out 0.048)
 }
 
