@@ -46,3 +46,25 @@ def answer_contains(text: str, answers: Sequence[str]) -> bool:
     """Whether an answer text contains any of the acceptable answer strings."""
     norm = normalize_answer(text)
     return any(normalize_answer(a) in norm for a in answers)
+
+
+# Resamples for the percentile bootstrap: over 20 seeds the ends of the gold set's hit@5, hit@1 and MRR@10 intervals
+# (166 answerable questions) moved by at most 0.006, one question's worth.
+BOOTSTRAP_RESAMPLES = 4000
+
+
+def bootstrap_interval(values: Sequence[float], level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = 0) -> tuple[float, float] | None:
+    """Percentile-bootstrap interval of the mean of per-question values (Efron & Tibshirani 1993, ch. 13).
+
+    Questions are resampled with replacement, so the interval says how far the mean could move on another set of
+    questions like these: on the gold set's ~40 questions per language pair one question is 0.025. A fixed seed
+    keeps a report reproducible. None for no values.
+    """
+    if not values:
+        return None
+    x = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))

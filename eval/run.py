@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import GoldRow, load_gold, quote_spans
-from eval.metrics import answer_contains, hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
+from eval.metrics import answer_contains, bootstrap_interval, hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
 
 RETRIEVAL_K = 10  # passages requested per question: hit@10, MRR@10 and nDCG@10 need ten
 
@@ -170,6 +170,11 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return round(sum(vals) / len(vals), 4) if vals else None
 
 
+# Metrics reported with a 95% bootstrap interval over questions (`<metric>_ci95` in report.json): the figures that
+# targets are set on. Per-question values are 0/1 or a reciprocal rank, so the interval is that of a mean.
+INTERVAL_METRICS = ("hit1", "hit5", "mrr10", "answer_ok", "oos_refused", "answerable_refused")
+
+
 def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
     """Averages over a group: retrieval and answer metrics over answerable rows, refusals over both."""
     ans = [r for r in rows if r.answerable]
@@ -178,8 +183,12 @@ def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
     for m in ("hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "hit5_primary", "mrr10_primary", "answer_ok",
               "cite_precision", "cite_recall", "quote_precision", "quote_recall"):
         out[m] = _mean([getattr(r, m) for r in ans])
-    out["oos_refused"] = _mean([0.0 if r.answered else 1.0 for r in oos])
-    out["answerable_refused"] = _mean([0.0 if r.answered else 1.0 for r in ans])
+    refused = {"oos_refused": [0.0 if r.answered else 1.0 for r in oos],
+               "answerable_refused": [0.0 if r.answered else 1.0 for r in ans]}
+    out.update({m: _mean(values) for m, values in refused.items()})
+    for m in INTERVAL_METRICS:
+        ci = bootstrap_interval(refused[m] if m in refused else [getattr(r, m) for r in ans])
+        out[f"{m}_ci95"] = [round(ci[0], 4), round(ci[1], 4)] if ci else None
     lat = [r.latency_ms for r in rows]
     out["latency_p50_ms"] = round(percentile(lat, 50), 1) if lat else None
     out["latency_p95_ms"] = round(percentile(lat, 95), 1) if lat else None
@@ -215,6 +224,49 @@ def build_report(scored: Sequence[Scored], meta: dict[str, object]) -> dict[str,
     }
 
 
+def compare(report: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Question by question against an earlier report on the same set: which questions moved, and whether the
+    change in the headline figures exceeds what resampling the questions gives (a paired bootstrap interval of
+    the per-question difference; an interval that holds 0 is no evidence of a change)."""
+    old = {q["id"]: q for q in previous.get("questions", [])}
+    new = {q["id"]: q for q in report.get("questions", [])}
+    common = [i for i in new if i in old]
+    groups = {"answerable": [i for i in common if new[i]["answerable"]],
+              "out_of_scope": [i for i in common if not new[i]["answerable"]]}
+
+    def refused(q: dict[str, Any]) -> float:
+        return 0.0 if q["answered"] else 1.0
+
+    measures: dict[str, tuple[str, Callable[[dict[str, Any]], float]]] = {
+        "hit1": ("answerable", lambda q: float(q["hit1"])), "hit5": ("answerable", lambda q: float(q["hit5"])),
+        "mrr10": ("answerable", lambda q: float(q["mrr10"])), "answerable_refused": ("answerable", refused),
+        "oos_refused": ("out_of_scope", refused)}
+    summary: dict[str, dict[str, Any]] = {}
+    for name, (group, value) in measures.items():
+        ids = groups[group]
+        diffs = [value(new[i]) - value(old[i]) for i in ids]
+        ci = bootstrap_interval(diffs)
+        summary[name] = {"before": _mean([value(old[i]) for i in ids]), "after": _mean([value(new[i]) for i in ids]),
+                         "difference": _mean(diffs), "ci95": [round(ci[0], 4), round(ci[1], 4)] if ci else None,
+                         "up": sum(d > 0 for d in diffs), "down": sum(d < 0 for d in diffs)}
+    changed = [{"id": i, "pair": new[i]["pair"], "kind": new[i]["kind"],
+                "rank_before": old[i].get("first_relevant_rank"), "rank_after": new[i].get("first_relevant_rank"),
+                "answered_before": old[i]["answered"], "answered_after": new[i]["answered"]}
+               for i in common if (old[i].get("first_relevant_rank"), old[i]["answered"])
+               != (new[i].get("first_relevant_rank"), new[i]["answered"])]
+    meta = previous.get("meta", {})
+    return {"previous": {k: meta.get(k) for k in ("command", "date", "index_version")}, "questions": len(common),
+            "only_before": sorted(set(old) - set(new)), "only_after": sorted(set(new) - set(old)),
+            "summary": summary, "changed": changed}
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A report written by `rag eval --out`: its report.json, or the file itself."""
+    file = path / "report.json" if path.is_dir() else path
+    data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return data
+
+
 COLUMNS = ["n", "hit1", "hit3", "hit5", "hit10", "mrr10", "ndcg10", "answer_ok", "cite_precision", "cite_recall",
            "quote_precision", "quote_recall", "oos_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
 
@@ -248,8 +300,44 @@ def markdown(report: dict[str, Any]) -> str:
            f"(same-language {_fmt(report['same_language'].get('hit5_primary'))} / "
            f"{_fmt(report['same_language'].get('mrr10_primary'))}, cross-language "
            f"{_fmt(report['cross_language'].get('hit5_primary'))} / "
-           f"{_fmt(report['cross_language'].get('mrr10_primary'))})."]
+           f"{_fmt(report['cross_language'].get('mrr10_primary'))}).", "", *_intervals(report)]
+    if report.get("comparison"):
+        out += ["", *_comparison(report["comparison"])]
     return "\n".join(out) + "\n"
+
+
+def _span(ci: object) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if isinstance(ci, list) else "–"
+
+
+def _intervals(report: dict[str, Any]) -> list[str]:
+    groups = {"overall": report["overall"], "same-language": report["same_language"],
+              "cross-language": report["cross_language"], **report["by_language_pair"]}
+    lines = ["## 95% intervals (bootstrap over questions)", "",
+             "How far each figure could move on another set of questions like these: two runs whose figures fall "
+             "inside each other's intervals do not differ measurably.", "",
+             "| group | " + " | ".join(INTERVAL_METRICS) + " |", "|---" * (len(INTERVAL_METRICS) + 1) + "|"]
+    for name, g in groups.items():
+        lines.append(f"| {name} | " + " | ".join(_span(g.get(f"{m}_ci95")) for m in INTERVAL_METRICS) + " |")
+    return lines
+
+
+def _comparison(c: dict[str, Any]) -> list[str]:
+    prev = c["previous"]
+    lines = [f"## Compared with {prev.get('date')} (index {prev.get('index_version')})", "",
+             f"{c['questions']} questions in both reports; difference = this run − the earlier one, per question, "
+             "with a paired bootstrap interval (holding 0: no measurable change).", "",
+             "| measure | before | after | difference | 95% interval | questions up | questions down |",
+             "|---|---|---|---|---|---|---|"]
+    for name, m in c["summary"].items():
+        lines.append(f"| {name} | {_fmt(m['before'])} | {_fmt(m['after'])} | {_fmt(m['difference'])} | "
+                     f"{_span(m['ci95'])} | {m['up']} | {m['down']} |")
+    if c["changed"]:
+        lines += ["", "| question | pair | kind | first relevant rank | answered |", "|---|---|---|---|---|"]
+        for q in c["changed"]:
+            lines.append(f"| {q['id']} | {q['pair']} | {q['kind']} | {q['rank_before'] or '–'} → "
+                         f"{q['rank_after'] or '–'} | {q['answered_before']} → {q['answered_after']} |")
+    return lines
 
 
 def chart(report: dict[str, object], path: Path) -> None:
@@ -302,7 +390,9 @@ def check_thresholds(report: dict[str, object], limits: dict[str, float | None])
 
 
 def run(gold: Path, out: Path | None, index_dir: Path | None = None, url: str | None = None,
-        limits: dict[str, float | None] | None = None, quiet: bool = False) -> tuple[dict[str, object], list[str]]:
+        limits: dict[str, float | None] | None = None, quiet: bool = False,
+        compare_to: Path | None = None) -> tuple[dict[str, object], list[str]]:
+    previous = load_report(compare_to) if compare_to is not None else None  # a bad path fails before the run
     rows = load_gold(gold)
     ask, doc_text = http_asker(url) if url else in_process_asker(index_dir)
     text_cache: dict[str, str] = {}
@@ -318,6 +408,8 @@ def run(gold: Path, out: Path | None, index_dir: Path | None = None, url: str | 
             "questions": len(rows), "date": time.strftime("%Y-%m-%d %H:%M"), "gold": str(gold),
             "backend": url or "in-process", "index_version": _index_version(index_dir, url)}
     report = build_report(scored, meta)
+    if previous is not None:
+        report["comparison"] = compare(report, previous)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -150,8 +150,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from eval.run import THRESHOLDS, run
 
     limits = {name: getattr(args, name) for name in THRESHOLDS}
+    if args.compare and not (Path(args.compare).is_file() or (Path(args.compare) / "report.json").is_file()):
+        print(f"--compare: no report.json at {args.compare}", file=sys.stderr)
+        return 2
     _, failures = run(Path(args.gold) if args.gold else GOLD_DIR, Path(args.out) if args.out else None,
-                      Path(args.index) if args.index else None, args.url, limits)
+                      Path(args.index) if args.index else None, args.url, limits,
+                      compare_to=Path(args.compare) if args.compare else None)
     for f in failures:
         print(f"below threshold: {f}", file=sys.stderr)
     return 1 if failures else 0
@@ -223,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index")
     p.add_argument("--url", help="evaluate a running server instead of the in-process engine")
     p.add_argument("--out", help="write report.json, report.md and report.png here")
+    p.add_argument("--compare", metavar="REPORT",
+                   help="an earlier run's report.json (or its --out directory): list the questions that moved and "
+                        "test whether the figures changed beyond the questions' noise")
     for name in ("min_hit5", "min_mrr", "min_same_hit5", "min_cross_hit5", "min_answer", "min_oos_refused",
                  "max_answerable_refused"):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=float, default=None)
