@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from eval.metrics import answer_contains
+from eval.metrics import answer_contains, bootstrap_interval
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
 from rag.embedders import Embedder, embedder_for, latent_encoder
@@ -392,6 +392,23 @@ def score(task: Task, rankings: Sequence[Sequence[str]]) -> dict[str, float]:
             "R@10": recall_at(rankings, own, 10), "MRR@10": mrr_at(rankings, own, 10)}
 
 
+def intervals(task: Task, rankings: Sequence[Sequence[str]]) -> dict[str, list[float]]:
+    """95% bootstrap intervals over questions (eval/metrics.py) of the figures the targets are set on: R@5, and
+    own@5 / other@10 in the mixed pool."""
+    own = [q.relevant for q in task.questions]
+    found = {"own@5": [rel in r[:5] for r, rel in zip(rankings, own, strict=True)]}
+    if task.mixed:
+        found["other@10"] = [q.other in r[:10] for r, q in zip(rankings, task.questions, strict=True)]
+    else:
+        found = {"R@5": found["own@5"]}
+    out = {}
+    for name, hits in found.items():
+        ci = bootstrap_interval([float(h) for h in hits])
+        if ci is not None:
+            out[name] = [round(ci[0], 4), round(ci[1], 4)]
+    return out
+
+
 # -- running and reporting ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Options:
@@ -414,6 +431,7 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
     cache = opts.out_dir / "cache"
     cached = CachedEmbedder(embedder, cache)
     metrics: dict[str, dict[str, dict[str, float]]] = {t.name: {} for t in tasks}
+    spans: dict[str, dict[str, dict[str, list[float]]]] = {t.name: {} for t in tasks}
     transforms: set[str] = set()
     for name, docs in indexes.items():
         mine = [t for t in tasks if t.index == name]
@@ -427,7 +445,9 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
         for task in mine:
             for variant, rank in variants.items():
                 t1 = time.perf_counter()
-                metrics[task.name][variant] = score(task, [rank(q.text, q.lang) for q in task.questions])
+                rankings = [rank(q.text, q.lang) for q in task.questions]
+                metrics[task.name][variant] = score(task, rankings)
+                spans[task.name][variant] = intervals(task, rankings)
                 if variant == "product" and any(q.answers for q in task.questions):
                     metrics[task.name][variant]["answer"] = float(np.mean(
                         [answer_contains(retriever.answer(q.text), q.answers) for q in task.questions]))
@@ -448,7 +468,8 @@ def run_benchmarks(opts: Options, embedder: Embedder) -> dict[str, object]:
         "depth": DEPTH,
         "variants": list(opts.variants),
         "rows": [{"set": t.name, "index": t.index, "mixed": t.mixed, "paragraphs": len(indexes[t.index]),
-                  "questions": len(t.questions), "questions_in_set": t.total, "metrics": metrics[t.name]}
+                  "questions": len(t.questions), "questions_in_set": t.total, "metrics": metrics[t.name],
+                  "intervals": spans[t.name]}
                  for t in tasks],
         "embedded": dict(cached.embedded),
         "wall_time_s": round(time.perf_counter() - t0, 1),
@@ -468,6 +489,20 @@ def _table(rows: list[dict[str, object]], variants: Sequence[str], names: Sequen
         cells += [f"{got[v][m]:.3f}" for v in variants for m in names]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _interval_lines(rows: list[dict[str, object]], variants: Sequence[str]) -> list[str]:
+    shown = ["product"] if "product" in variants else list(variants)
+    lines = ["## 95% intervals (bootstrap over questions)", "",
+             "How far each target figure could move on another sample of the set's questions.", "",
+             "| set | variant | figure | value | 95% interval |", "|---|---|---|---:|---|"]
+    for row in rows:
+        spans: dict[str, dict[str, list[float]]] = row.get("intervals", {})  # type: ignore[assignment]
+        got: dict[str, dict[str, float]] = row["metrics"]  # type: ignore[assignment]
+        for v in shown:
+            for name, (lo, hi) in spans.get(v, {}).items():
+                lines.append(f"| {row['set']} | {v} | {name} | {got[v][name]:.3f} | [{lo:.3f}, {hi:.3f}] |")
+    return lines + [""]
 
 
 def markdown(report: dict[str, object]) -> str:
@@ -500,6 +535,7 @@ def markdown(report: dict[str, object]) -> str:
                   "own@5: the question's own-language paragraph in the top 5; other@10: the parallel paragraph in "
                   "the other language in the top 10; both@10: both in the top 10.", ""]
         lines += _table(mixed, variants, ["own@5", "other@10", "both@10"]) + [""]
+    lines += _interval_lines(rows, variants)
     answered = [r for r in rows if "answer" in r["metrics"].get("product", {})]  # type: ignore[attr-defined]
     if answered:
         lines += ["## Answer contains (product)", "",

@@ -123,6 +123,10 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
             if not row["mixed"]:
                 assert values["R@1"] <= values["R@5"] <= values["R@10"]
                 assert values["R@1"] <= values["MRR@10"] <= values["R@10"]
+            spans = row["intervals"][variant]
+            assert set(spans) == ({"own@5", "other@10"} if row["mixed"] else {"R@5"})
+            for name, (lo, hi) in spans.items():
+                assert lo <= values[name] <= hi
     assert rows["xquad en"]["metrics"]["dense"]["R@5"] > 0.8
     assert rows["xquad zh"]["metrics"]["dense"]["R@5"] > 0.8
     assert rows["xquad en"]["metrics"]["product"]["answer"] > 0.5  # the extractive answer holds the answer span
@@ -134,6 +138,9 @@ def test_tiny_xquad_run_end_to_end(embedder: Embedder, tmp_path: Path) -> None:
     md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
     assert md == markdown(report) and "| xquad zh→en |" in md and "product MRR@10" in md
     assert "## Answer contains (product)" in md and "product answer | product answered" in md
+    zh_en = rows["xquad zh→en"]
+    lo, hi = zh_en["intervals"]["product"]["R@5"]
+    assert f"| xquad zh→en | product | R@5 | {zh_en['metrics']['product']['R@5']:.3f} | [{lo:.3f}, {hi:.3f}] |" in md
 
     again = CountingEmbedder(embedder)
     rerun = run_benchmarks(opts, again)
