@@ -395,15 +395,12 @@ def score(task: Task, rankings: Sequence[Sequence[str]]) -> dict[str, float]:
 def intervals(task: Task, rankings: Sequence[Sequence[str]]) -> dict[str, list[float]]:
     """95% bootstrap intervals over questions (eval/metrics.py) of the figures the targets are set on: R@5, and
     own@5 / other@10 in the mixed pool."""
-    own = [q.relevant for q in task.questions]
-    found = {"own@5": [rel in r[:5] for r, rel in zip(rankings, own, strict=True)]}
-    if task.mixed:
-        found["other@10"] = [q.other in r[:10] for r, q in zip(rankings, task.questions, strict=True)]
-    else:
-        found = {"R@5": found["own@5"]}
+    pairs = list(zip(rankings, task.questions, strict=True))
+    top5 = [float(q.relevant in r[:5]) for r, q in pairs]
+    found = {"own@5": top5, "other@10": [float(q.other in r[:10]) for r, q in pairs]} if task.mixed else {"R@5": top5}
     out = {}
     for name, hits in found.items():
-        ci = bootstrap_interval([float(h) for h in hits])
+        ci = bootstrap_interval(hits)
         if ci is not None:
             out[name] = [round(ci[0], 4), round(ci[1], 4)]
     return out

@@ -314,8 +314,8 @@ def _intervals(report: dict[str, Any]) -> list[str]:
     groups = {"overall": report["overall"], "same-language": report["same_language"],
               "cross-language": report["cross_language"], **report["by_language_pair"]}
     lines = ["## 95% intervals (bootstrap over questions)", "",
-             "How far each figure could move on another set of questions like these: two runs whose figures fall "
-             "inside each other's intervals do not differ measurably.", "",
+             "How far each figure could move on another set of questions like these. Whether a change made a "
+             "difference is better told by `rag eval --compare`, a paired test on the same questions.", "",
              "| group | " + " | ".join(INTERVAL_METRICS) + " |", "|---" * (len(INTERVAL_METRICS) + 1) + "|"]
     for name, g in groups.items():
         lines.append(f"| {name} | " + " | ".join(_span(g.get(f"{m}_ci95")) for m in INTERVAL_METRICS) + " |")
