@@ -92,6 +92,16 @@ class SearchResult:
     corrections: list[Correction] = field(default_factory=list)
     # the language the question is written in when the service does not read it (rag/langid.py), else None
     unread_language: str | None = None
+    # the passages ranked at SEARCH_DEPTH, of which `hits` are the first top_k: the abstention signals read these,
+    # so whether a question is answered does not depend on how many passages the client asked for
+    pool: list[Hit] = field(default_factory=list)
+
+
+# Passages every search ranks, whatever top_k the client asks for. The sentence rerank reorders the first five of
+# them and the abstention model was fitted on signals read from ten (eval/calibrate.py), so ranking fewer made both
+# depend on top_k: top_k=1 gave another first passage than top_k=10 for 22 of the 196 gold questions, and the web
+# page's own example "Is it cheaper to get treated in China?" was answered at top_k 5 but refused at 3.
+SEARCH_DEPTH = 10
 
 
 class Engine:
@@ -183,12 +193,13 @@ class Engine:
                                  source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap),
                                  self.expander.aliases(content, lang))
         t2 = time.perf_counter()
-        hits = search_multilingual(snap, prepared, k, filters)
+        hits = search_multilingual(snap, prepared, max(k, SEARCH_DEPTH), filters)
         result = SearchResult(q, lang, queries, hits, {}, prepared.vectors[0], snap, terms, source, filters,
                               corrections=corrections, unread_language=unread)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
             result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang)
+        result.pool, result.hits = result.hits, result.hits[:k]
         t3 = time.perf_counter()
         result.timing_ms = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
         return result
@@ -318,14 +329,14 @@ class Engine:
             # Whether the reports cover a question is judged on the whole question and what it retrieves as asked:
             # with the phrase naming a report left out (rag/sources.py), the rest reads as a vaguer question, and
             # 3 of the 8 gold questions that name a report were refused (answerable refused 0.048 → 0.066).
-            result = self.search(result.question, len(result.hits), result.filters, snap, read_source=False)
+            result = self.search(result.question, SEARCH_DEPTH, result.filters, snap, read_source=False)
         names = [self.expander.token_group(tok) for term in entity_terms(result.question) for tok in tokenize(term)
                  if self._doc_freq.get(tok, 0) < common]
         vector = result.question_vector
         if vector is None:
             vector = self._embed_queries([result.question])[0]
         terms = result.terms or question_terms(snap, self.expander.term_groups(result.question), self._doc_freq)
-        return signals(snap, vector, terms, result.hits, self._doc_freq, names)
+        return signals(snap, vector, terms, (result.pool or result.hits)[:SEARCH_DEPTH], self._doc_freq, names)
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k

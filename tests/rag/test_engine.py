@@ -361,3 +361,21 @@ def test_a_question_typed_in_another_case_is_embedded_as_typed(engine: Engine) -
     assert vector is not None
     assert np.allclose(vector, engine.embedder.embed_queries([lower])[0], atol=1e-6)
     assert not np.allclose(vector, engine.embedder.embed_queries([cased])[0], atol=1e-3)
+
+
+@pytest.mark.parametrize("question", [
+    "Is it cheaper to get treated in China?",  # the web page's example: refused at top_k 3 when fewer were ranked
+    "美国FDA到现在一共批了多少个AI医疗器械？",  # its first passage differed between top_k 1 and 10
+    "2024年国内医疗AI行业总共融了多少钱？",
+    "What is the weather like in Paris tomorrow?",
+])
+def test_how_many_passages_are_asked_for_changes_neither_their_order_nor_the_answer_decision(
+        engine: Engine, question: str) -> None:
+    """Every search ranks SEARCH_DEPTH passages, reranks and reads its abstention signals from them, then returns the
+    first top_k: asking for fewer passages returns the first of the same list, with the same confidence."""
+    full = engine.ask(question, top_k=10)
+    for k in (1, 3, 5):
+        fewer = engine.ask(question, top_k=k)
+        assert [h.row for h in fewer.hits] == [h.row for h in full.hits[:k]]
+        assert (fewer.confidence, fewer.answered) == (full.confidence, full.answered)
+    assert engine.ask("Is it cheaper to get treated in China?", top_k=3).answered
