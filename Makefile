@@ -51,6 +51,7 @@ test-fast: $(STAMP)
 eval: $(STAMP) index/current
 	$(BIN)/rag eval --out eval/out
 	$(BIN)/rag eval --gold eval/heldout --out eval/out/heldout
+	$(BIN)/rag eval --gold eval/heldout_patient --out eval/out/heldout_patient
 
 bench: $(STAMP) index/current
 	$(BIN)/python -m eval.bench --out bench/out

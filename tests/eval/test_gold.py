@@ -82,7 +82,10 @@ ROWS = _load_rows()
 # eval/heldout: the same schema, checked by the same per-row tests; never used to tune or calibrate (its README).
 HELDOUT_DIR = REPO_ROOT / "eval" / "heldout"
 HELDOUT = _load_rows(HELDOUT_DIR)
-ALL_ROWS = ROWS + HELDOUT
+# eval/heldout_patient: plain-language patient questions, held out the same way (its README).
+PATIENT_DIR = REPO_ROOT / "eval" / "heldout_patient"
+PATIENT = _load_rows(PATIENT_DIR)
+ALL_ROWS = ROWS + HELDOUT + PATIENT
 ANSWERABLE = [r for _, _, r in ALL_ROWS if r.get("kind") in ANSWERABLE_KINDS]
 
 
@@ -142,6 +145,8 @@ def test_ids_unique_and_prefixed() -> None:
     bad = [_row_id(r) for _, _, r in ROWS if not _row_id(r).startswith(ID_PREFIX.get(str(r.get("kind")), "\0"))]
     bad += [_row_id(r) for _, _, r in HELDOUT
             if not _row_id(r).startswith("ho-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
+    bad += [_row_id(r) for _, _, r in PATIENT
+            if not _row_id(r).startswith("hp-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
     assert not bad, f"ids not prefixed by their kind: {bad}"
 
 
@@ -152,6 +157,17 @@ def test_heldout_set_asks_other_questions() -> None:
     assert not same, f"held-out rows repeat gold questions: {same}"
     kinds = Counter(r["kind"] for _, _, r in HELDOUT)
     assert set(kinds) == KINDS, f"held-out set lacks kinds: {KINDS - set(kinds)}"
+
+
+def test_patient_set_is_plain_language_questions_asked_nowhere_else() -> None:
+    kinds = Counter((r["kind"], r["language"]) for _, _, r in PATIENT)
+    assert kinds == {("patient", "en"): 20, ("patient", "zh"): 20, ("out_of_scope", "en"): 5, ("out_of_scope", "zh"): 5}
+    earlier = {str(r["question"]).strip() for _, _, r in ROWS + HELDOUT}
+    assert not [_row_id(r) for _, _, r in PATIENT if str(r["question"]).strip() in earlier]
+    # a sixth or more are answered only in the other language's text, as a patient's question often is
+    crossing = [r for _, _, r in PATIENT if r["kind"] == "patient"
+                and all(text_language(ev["quote"]) != r["language"] for ev in r["evidence"])]
+    assert len(crossing) >= 10
 
 
 def test_language_and_kind_values() -> None:
