@@ -35,7 +35,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import asks_for_amount, asks_for_date, gives_date, gives_figure
+from rag.figures import asks_for_amount, asks_for_date, asks_for_money, gives_date, gives_figure, gives_money
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -275,6 +275,8 @@ class Engine:
             checks.append(lambda sentence, passage: gives_figure(sentence, question, passage))
         if asks_for_date(question):
             checks.append(lambda sentence, _: gives_date(sentence, question))
+        if asks_for_money(question):
+            checks.append(lambda sentence, _: gives_money(sentence, question))
         if not checks:
             return False
         quotes = self.extract(result).quotes if quotes is None else quotes

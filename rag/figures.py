@@ -5,7 +5,8 @@ reads like an answerable one to every abstention signal, which measure how well 
 When no sentence the answer would quote holds a figure, the reports discuss the subject without giving the amount
 (a market study's sample that prints "US$ XX billion", a rate for one year when another is asked), and quoting
 those sentences would be a guess. The same holds for a date ("When do the EU AI Act's obligations start
-applying…?" answered with a sentence that the Act classes medical AI as high-risk). Only the question's own
+applying…?" answered with a sentence that the Act classes medical AI as high-risk), and for a price or fee, which
+only a sum of money answers, not a clock time or a duration. Only the question's own
 figures and dates are set aside: "from 2025 to 2030" in the question is no answer to it.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text import normalize
+from rag.text import normalize, to_simplified
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
 # names an amount there, but "What are the cost benefits?" asks for no figure. 哪几 is "which", not "how many".
@@ -107,3 +108,45 @@ def gives_figure(sentence: str, question: str, passage: str = "") -> bool:
     if any(m.group(0).lower() not in asked_words for m in _EN_NUMBER_WORDS.finditer(sentence)):
         return True
     return any(w not in question for w in _ZH_NUMBER_WORDS.findall(_ZH_NOT_NUMBERS.sub("", sentence)))
+
+
+# A question asking what something costs: its answer is a sum of money, not any number (a question on Meituan's
+# delivery fee was answered with "晚上10点" and a title's "2026"; docs/experiments.md). Only where the amount asked is
+# the money itself: "how much" with a money word, "the cost/price/fee of", 多少钱, a fee or price 多少; not "What
+# percentage of patients pay…" or 消费者占多少.
+_EN_MONEY = (r"costs?|costing|price[sd]?|pricing|fees?|charge[sd]?|charging|pay|pays|paid|paying|spend|spends|spent|"
+             r"spending|money|expensive")
+MONEY_QUESTION = re.compile(
+    rf"\bhow much\b(?!\s+(?:time|longer|shorter|faster|sooner|effort|more time|less time)\b)"
+    rf"(?=[^?]*\b(?:{_EN_MONEY})\b)"
+    r"|\bwhat (?:is|are|was|were|will be|would be)(?: the| a)? (?:\w+ )?(?:cost|price|fee|charge)s?"
+    r"(?=\s+(?:of|for|to|in|at|with)\b|\s*[?.]|$)"
+    r"|多少钱|(?:费用|价格|价钱|价位|收费|售价|定价|[^消浪]费|花了?|付)(?:是|要|为|大概|大约|约|一般)?多少"
+    r"(?!时间|分钟|小时|天|周|个?月|年|精力|努力|[人家个位名项种次倍%])"
+    r"|多少(?:[^，。？\s]{0,4}费|费用|价钱)|要多少钱",
+    re.IGNORECASE)
+# A sum of money: a number with a currency sign, code or word before or after it, or "free".
+_CURRENCY = (r"(?:us\$|hk\$|\$|¥|￥|€|£|rmb|cny|usd|eur|gbp|hkd|yuan|dollars?|euros?|pounds?|yen|won|rupees?|rubles?|"
+             r"francs?|marks?|lira|lire|元|美元|人民币|欧元|英镑|港元|港币|日元|韩元|卢布|法郎|马克|里拉|块钱|块)")
+_MONEY = re.compile(
+    rf"{_CURRENCY}\s?[\d〇零一二两三四五六七八九十百千万亿]"
+    rf"|[\d〇零一二两三四五六七八九十百千万亿][\d.,]*\s?(?:thousand|million|billion|trillion|k|m|bn|万|亿|千)?"
+    rf"\s?[\u4e00-\u9fff]?{_CURRENCY}"
+    r"|\bfree(?: of charge)?\b|\bat no (?:extra )?cost\b|\bno charge\b|免费|不收费|零元",
+    re.IGNORECASE)
+
+
+# A price that rose or fell is answered by a rate as well as by a sum ("risen by less than two percent per year").
+_CHANGE = re.compile(r"\b(?:increase|rise|rose|risen|grow|grew|drop|fall|fell|decline)|涨|增|降|跌", re.IGNORECASE)
+_RATE = re.compile(r"%|\bpercent|百分之")
+
+
+def asks_for_money(question: str) -> bool:
+    return MONEY_QUESTION.search(to_simplified(normalize(question))) is not None
+
+
+def gives_money(sentence: str, question: str = "") -> bool:
+    """Whether `sentence` states a sum of money ("2,800 yuan ($400)", "USD 13.26 billion", "31.8亿元", "free"), or,
+    for a question about a price that changed, a rate."""
+    text = to_simplified(normalize(sentence))
+    return _MONEY.search(text) is not None or bool(_CHANGE.search(question) and _RATE.search(text))

@@ -2,7 +2,7 @@ import pytest
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.figures import asks_for_amount, asks_for_date, gives_date, gives_figure
+from rag.figures import asks_for_amount, asks_for_date, asks_for_money, gives_date, gives_figure, gives_money
 
 CAGR_SENTENCE = ("China’s Artificial Intelligence in Medical Imaging Market, estimated at US$ XX billion in 2024 and "
                  "2025, is projected to grow steadily at a CAGR of XX% from 2025 to 2030, ultimately reaching US$ XX "
@@ -133,3 +133,37 @@ def test_a_date_the_reports_do_not_give_is_refused(engine: Engine) -> None:
     assert "date" in answer.text
     dated = engine.ask("When did Chinese ministries jointly release their guidance on promoting AI in healthcare?")
     assert dated.answered and "2025" in dated.text
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("How much does a Meituan medicine delivery cost?", True), ("What is the price of LASIK in Shanghai?", True),
+    ("How much money did AI start-ups raise in 2024?", True), ("用美团买药的话，一单的配送费是多少钱？", True),
+    ("手术费用大概多少？", True), ("德國被要求付多少賠償?", True),  # Traditional Chinese reads the same
+    ("What are the cost benefits?", False), ("What percentage of respondents are willing to pay for AI?", False),
+    ("How much time do doctors spend on notes?", False), ("Abridge能帮医生少花多少时间写病历？", False),
+    ("消费者占多少比例？", False), ("花費多少時間才畢業?", False), ("Is it cheaper to get treated in China?", False),
+])
+def test_questions_asking_for_a_sum_of_money(question: str, asks: bool) -> None:
+    assert asks_for_money(question) is asks
+
+
+def test_a_sum_of_money_has_a_currency_and_a_clock_time_or_a_duration_is_none() -> None:
+    for sentence in ("completed for about 2,800 yuan ($400)", "USD 13.26 billion", "融资31.8亿元", "4亿5000万加元",
+                     "2000億金馬克", "6 million lira", "China's free global AI Kongming platform"):
+        assert gives_money(sentence), sentence
+    for sentence in ("晚上10点偏头痛严重发作", "很可能在30分钟内送达您门口", "2026在华外国人买药安全指南",
+                     "132 Class III devices"):
+        assert not gives_money(sentence), sentence
+    # a price that rose or fell is answered by a rate too
+    assert gives_money("has risen by less than two percent per year", "How much did the price of oil increase?")
+    assert not gives_money("has risen by less than two percent per year", "How much does oil cost?")
+
+
+def test_a_fee_the_reports_do_not_state_is_refused_and_a_cost_they_state_is_answered(engine: Engine) -> None:
+    """The reports say Meituan delivers medicine within 30 minutes, not what it charges: the "10点" (10 pm) and "30
+    分钟" of the quoted sentences were taken for the fee. The public hospital's 2,800 yuan is a cost they state."""
+    for question in ("用美团买药的话，一单的配送费是多少钱？", "How much does a Meituan medicine delivery cost?"):
+        answer = engine.ask(question)
+        assert (answer.answered, answer.missing) == (False, "figure"), question
+    cost = engine.ask("How much did tests, diagnosis and treatment cost at the public hospital?")
+    assert cost.answered and "2,800 yuan" in cost.text
