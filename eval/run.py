@@ -391,8 +391,8 @@ def check_thresholds(report: dict[str, object], limits: dict[str, float | None])
 
 def run(gold: Path, out: Path | None, index_dir: Path | None = None, url: str | None = None,
         limits: dict[str, float | None] | None = None, quiet: bool = False,
-        compare_to: Path | None = None) -> tuple[dict[str, object], list[str]]:
-    previous = load_report(compare_to) if compare_to is not None else None  # a bad path fails before the run
+        previous: dict[str, Any] | None = None) -> tuple[dict[str, object], list[str]]:
+    """Ask every question of `gold`, score and report; `previous` (an earlier report) adds a comparison."""
     rows = load_gold(gold)
     ask, doc_text = http_asker(url) if url else in_process_asker(index_dir)
     text_cache: dict[str, str] = {}

@@ -147,15 +147,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.gold import GOLD_DIR
-    from eval.run import THRESHOLDS, run
+    from eval.run import THRESHOLDS, load_report, run
 
     limits = {name: getattr(args, name) for name in THRESHOLDS}
-    if args.compare and not (Path(args.compare).is_file() or (Path(args.compare) / "report.json").is_file()):
-        print(f"--compare: no report.json at {args.compare}", file=sys.stderr)
-        return 2
+    previous = None
+    if args.compare:  # read before the run, so a bad path fails at once
+        try:
+            previous = load_report(Path(args.compare))
+        except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+            print(f"--compare: no report.json readable at {args.compare} ({e})", file=sys.stderr)
+            return 2
     _, failures = run(Path(args.gold) if args.gold else GOLD_DIR, Path(args.out) if args.out else None,
-                      Path(args.index) if args.index else None, args.url, limits,
-                      compare_to=Path(args.compare) if args.compare else None)
+                      Path(args.index) if args.index else None, args.url, limits, previous=previous)
     for f in failures:
         print(f"below threshold: {f}", file=sys.stderr)
     return 1 if failures else 0

@@ -127,11 +127,12 @@ MONEY_QUESTION = re.compile(
     re.IGNORECASE)
 # A sum of money: a number with a currency sign, code or word before or after it, or "free".
 _CURRENCY = (r"(?:us\$|hk\$|\$|¥|￥|€|£|rmb|cny|usd|eur|gbp|hkd|yuan|dollars?|euros?|pounds?|yen|won|rupees?|rubles?|"
-             r"francs?|marks?|lira|lire|元|美元|人民币|欧元|英镑|港元|港币|日元|韩元|卢布|法郎|马克|里拉|块钱|块)")
+             r"francs?|marks?|lira|lire|元|美元|人民币|欧元|英镑|港元|港币|日元|韩元|加元|澳元|台币|卢布|法郎|金?马克|里拉|"
+             r"块钱|块)")
 _MONEY = re.compile(
     rf"{_CURRENCY}\s?[\d〇零一二两三四五六七八九十百千万亿]"
     rf"|[\d〇零一二两三四五六七八九十百千万亿][\d.,]*\s?(?:thousand|million|billion|trillion|k|m|bn|万|亿|千)?"
-    rf"\s?[\u4e00-\u9fff]?{_CURRENCY}"
+    rf"\s?{_CURRENCY}"
     r"|\bfree(?: of charge)?\b|\bat no (?:extra )?cost\b|\bno charge\b|免费|不收费|零元",
     re.IGNORECASE)
 
