@@ -120,10 +120,10 @@ class AskResponse(BaseModel):
     unread_language: str | None = Field(
         None, description="With refusal `language`: the ISO 639-1 code of the language the question was read as "
         "(`fr`, `ko`…; `other` for a script without one). Null otherwise.")
-    missing: Literal["figure"] | None = Field(
+    missing: Literal["figure", "name"] | None = Field(
         None, description="With refusal `not_covered`: `figure` when the reports discuss the question's subject but "
-        "no passage gives the amount or date it asks for (rather than not covering the subject at all). Null "
-        "otherwise.")
+        "no passage gives the amount or date it asks for, `name` when none names the hospitals, countries, "
+        "companies or the like it asks which of (rather than not covering the subject at all). Null otherwise.")
 
     @classmethod
     def from_answer(cls, question: str, answer: Answer, engine: Engine) -> AskResponse:

@@ -59,11 +59,11 @@ def collect(engine: Engine, gold: Path) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def collect_questions(engine: Engine, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The abstention signals of each question, one row per question, and whether `Engine.missing_figure` refuses
+    """The abstention signals of each question, one row per question, and whether `Engine.missing_answer` refuses
     it whatever the model says (an amount asked, none in the quotes: rag/figures.py)."""
     results = [engine.search(q, 10) for q in questions]
     x = np.array([engine.signals(r).vector() for r in results]).reshape(len(results), len(FEATURES))
-    return x, np.array([engine.missing_figure(r) for r in results], dtype=bool)
+    return x, np.array([engine.missing_answer(r) is not None for r in results], dtype=bool)
 
 
 def off_topic_questions(data_dir: Path, n: int, skip: int = 0) -> dict[str, list[str]]:

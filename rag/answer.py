@@ -32,6 +32,10 @@ NO_FIGURE = {
     "en": "The reports discuss this but don't give the figure or date asked for, so no answer is given.",
     "zh": "这些报告谈到了这个话题，但没有给出所问的数字或日期，因此无法给出回答。",
 }
+NO_NAME = {
+    "en": "The reports discuss this but don't name the ones asked about, so no answer is given.",
+    "zh": "这些报告谈到了这个话题，但没有列出所问的名称，因此无法给出回答。",
+}
 # A question written in a language the service does not read (Korean, Russian, French…): its words are unknown
 # to every report, so "not covered" would be the wrong reason. Both languages: the question is in neither.
 UNREAD_LANGUAGE = ("This service answers questions in English or Chinese; please ask in one of them. "
@@ -75,8 +79,9 @@ class Answer:
     refusal: Literal["not_covered", "language"] | None = None
     unread_language: str | None = None  # that language's ISO 639-1 code (rag/langid.py) with refusal "language"
     # with refusal "not_covered": "figure" when the passages are on the topic but none gives the amount or date
-    # asked for (rag/figures.py), which a reader should not be told is a topic the reports never mention
-    missing: Literal["figure"] | None = None
+    # asked for, "name" when none names the hospitals, countries or companies asked about (rag/figures.py); a
+    # reader should not be told that is a topic the reports never mention
+    missing: Literal["figure", "name"] | None = None
 
 
 def length_weight(token: str) -> float:

@@ -20,6 +20,7 @@ from rag.answer import (
     CANDIDATE_PASSAGES,
     DISCLAIMER,
     NO_FIGURE,
+    NO_NAME,
     NOT_COVERED,
     UNREAD_LANGUAGE,
     Answer,
@@ -35,7 +36,16 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import asks_for_amount, asks_for_date, asks_for_money, gives_date, gives_figure, gives_money
+from rag.figures import (
+    asks_for_amount,
+    asks_for_date,
+    asks_for_money,
+    asks_for_name,
+    gives_date,
+    gives_figure,
+    gives_money,
+    gives_name,
+)
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -247,11 +257,12 @@ class Engine:
         answered = bool(result.hits) and confidence >= self.abstention.threshold and not unread
         refusal: Literal["not_covered", "language"] | None = None
         text, citations, quotes = self.extract(result) if answered else ("", [], [])
-        no_figure = answered and self.missing_figure(result, quotes)
+        missing = self.missing_answer(result, quotes) if answered else None
         if unread:
             refusal, text = "language", UNREAD_LANGUAGE
-        elif not answered or no_figure:
-            refusal, text = "not_covered", (NO_FIGURE if no_figure else NOT_COVERED)[lang]
+        elif not answered or missing:
+            reason = NO_FIGURE if missing == "figure" else NO_NAME if missing == "name" else NOT_COVERED
+            refusal, text = "not_covered", reason[lang]
         if refusal:
             answered, citations, quotes = False, [], []
         timing = dict(result.timing_ms, answer=(time.perf_counter() - t1) * 1e3,
@@ -260,27 +271,38 @@ class Engine:
                         index_version=snap.version, timing_ms=timing,
                         titles={h.chunk.doc_id: snap.documents[h.chunk.doc_id].title for h in result.hits},
                         quotes=quotes, named_source=result.source, corrections=result.corrections, refusal=refusal,
-                        unread_language=unread, missing="figure" if no_figure else None)
+                        unread_language=unread, missing=missing)
         self._answer_cache.put(key, answer)
         return answer
 
-    def missing_figure(self, result: SearchResult, quotes: Sequence[Quote] | None = None) -> bool:
-        """The question asks for an amount or a date and none of the sentences the answer quotes (`quotes`, else
-        those of `extract`) gives one (rag/figures.py)."""
+    def missing_answer(self, result: SearchResult,
+                       quotes: Sequence[Quote] | None = None) -> Literal["figure", "name"] | None:
+        """What the question asks for that none of the sentences the answer quotes (`quotes`, else those of
+        `extract`) gives (rag/figures.py): "figure" for an amount, date or price, "name" for the hospitals,
+        countries or companies asked about; None when nothing is missing or the question asks for neither."""
         question = result.queries[0]
         if not self.settings.figure_check:
-            return False
-        checks: list[Callable[[str, str], bool]] = []
+            return None
+        figures: list[Callable[[str, str], bool]] = []
         if asks_for_amount(question):
-            checks.append(lambda sentence, passage: gives_figure(sentence, question, passage))
+            figures.append(lambda sentence, passage: gives_figure(sentence, question, passage))
         if asks_for_date(question):
-            checks.append(lambda sentence, _: gives_date(sentence, question))
+            figures.append(lambda sentence, _: gives_date(sentence, question))
         if asks_for_money(question):
-            checks.append(lambda sentence, _: gives_money(sentence, question))
-        if not checks:
-            return False
+            figures.append(lambda sentence, _: gives_money(sentence, question))
+        names = asks_for_name(question)
+        if not figures and not names:
+            return None
         quotes = self.extract(result).quotes if quotes is None else quotes
-        return any(not any(gives(q.text, self._passage_of(result, q)) for q in quotes) for gives in checks)
+        if any(not any(gives(q.text, self._passage_of(result, q)) for q in quotes) for gives in figures):
+            return "figure"
+        if names:
+            # The question's words in both languages: a cross-lingual answer naming what the question names
+            # ("Shanghai" for 上海) names nothing new.
+            known = set(tokenize(question)) | {t for group, _ in result.terms for t in group}
+            if not any(gives_name(q.text, known) for q in quotes):
+                return "name"
+        return None
 
     @staticmethod
     def _passage_of(result: SearchResult, quote: Quote) -> str:

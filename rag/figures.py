@@ -1,4 +1,4 @@
-"""Does the answer give the figure or date a question asks for?
+"""Does the answer give the figure, date or name a question asks for?
 
 A question that asks for an amount ("How many…", "What percentage…", "多少…") about a subject the reports cover
 reads like an answerable one to every abstention signal, which measure how well the passages match the question.
@@ -6,15 +6,18 @@ When no sentence the answer would quote holds a figure, the reports discuss the 
 (a market study's sample that prints "US$ XX billion", a rate for one year when another is asked), and quoting
 those sentences would be a guess. The same holds for a date ("When do the EU AI Act's obligations start
 applying…?" answered with a sentence that the Act classes medical AI as high-risk), and for a price or fee, which
-only a sum of money answers, not a clock time or a duration. Only the question's own
-figures and dates are set aside: "from 2025 to 2030" in the question is no answer to it.
+only a sum of money answers, not a clock time or a duration, and for a question asking which hospitals, countries or
+companies, which only names answer ("with seven participating hospitals" does not). Only the question's own
+figures, dates and names are set aside: "from 2025 to 2030" in the question is no answer to it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
-from rag.text import normalize, to_simplified
+from rag.abstain import entity_terms
+from rag.text import _EN_STOPWORDS, normalize, to_simplified, tokenize
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
 # names an amount there, but "What are the cost benefits?" asks for no figure. 哪几 is "which", not "how many".
@@ -51,12 +54,26 @@ DATE_QUESTION = re.compile(
     r"\bwhen (?:did|do|does|was|were|is|are|will|would|has|have|had|can|could|should)\b"
     r"|\b(?:what|which|in what|in which) (?:year|date|month)\b|哪一?年|何时|什么时候|几月|哪一?天|几号", re.IGNORECASE)
 _MONTHS = "january|february|march|april|june|july|august|september|october|november|december"  # not "may"
+_ORDINALS = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+             "fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first")
+# Dates the public sets answer "when" with besides years and months: weekdays, seasons, centuries ("the 14th to 17th
+# centuries", "late 14th-century"), era years ("AD 14", "430 BC"), clock times, decades in words; 世纪, 年代 (also
+# spaced, "20 世纪 90 年代"), eras (江户时代), weekdays, seasons, festivals and times of day. Without them the check
+# refused 62 of SQuAD-minus-XQuAD's 848 and 15 of CMRC's 234 "when" questions against their own answer sentences
+# (`python -m eval.answer_checks`, docs/experiments.md).
 _DATE_WORDS = re.compile(
-    rf"\b(?:{_MONTHS}|may \d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)? century|\d0s|ago|yesterday|today|tomorrow|"
+    rf"\b(?:{_MONTHS}|may \d{{1,2}}|\d0s|ago|yesterday|today|tomorrow|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|spring|summer|autumn|winter|"
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINALS})(?:[ -]centur(?:y|ies)|\s+(?:and|to|or)\s+\S+\s+centuries)|"
+    r"(?:ad|bc|bce|ce)\s?\d{1,4}|\d{1,4}\s?(?:ad|bc|bce|ce|yr bp|bp)|\d{1,2}(?::\d\d)?\s?[ap]\.?m\b\.?|\d{1,2}:\d\d|"
+    r"(?:early |mid-?|late )?(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)|"
     r"(?:next|last|this|that|the same|the following) (?:year|month|week|day|spring|summer|autumn|fall|winter)|"
     r"recently|currently)\b"
-    r"|[\d〇零一二两三四五六七八九十百千万亿]+(?:年|月|日|号)|今年|去年|明年|前年|近年|年初|年底|年末|年中|上半年|下半年|季度"
-    r"|上个月|下个月|目前|现在|当时|如今", re.IGNORECASE)
+    r"|[\d〇零一二两三四五六七八九十百千万亿]+\s?(?:年|月|日|号|世纪)|今年|去年|明年|前年|近年|年初|年底|年末|年中|上半年|下半年|季度"
+    r"|上个月|下个月|目前|现在|当时|如今|时代|时期|年间|朝代|王朝|星期[一二三四五六日天]|礼拜[一二三四五六日天]|周[一二三四五六日末]"
+    r"|[初早晚深暮盛][春夏秋冬]|[春夏秋冬](?:季|天)|春节|中秋|元旦|除夕|\d{1,2}[:：]\d\d|\d{1,2}\s?[点时](?:\d{1,2}分)?"
+    r"|凌晨|清晨|早上|上午|中午|下午|傍晚|晚上|夜间|夜里",
+    re.IGNORECASE)
 _ANY_YEAR = re.compile(r"(?<![\d.,])(?:1\d|20)\d\d(?![\d%]|[.,]\d)")
 
 
@@ -151,3 +168,52 @@ def gives_money(sentence: str, question: str = "") -> bool:
     for a question about a price that changed, a rate."""
     text = to_simplified(normalize(sentence))
     return _MONEY.search(text) is not None or bool(_CHANGE.search(question) and _RATE.search(text))
+
+
+# A question asking which places, organisations or people: its answer is one or more names. "Which seven hospitals
+# took part…?" answered with "…launched in 2019 with seven participating hospitals" names none, though every signal
+# reads the passage as on topic (a calibration near miss). Only such nouns after "which"/"what" (up to two modifiers,
+# none a function word: "What is the city centre…" asks for no name), and 哪 + such a noun; not "who", whose SQuAD
+# answers are as often "the city council" or "students" as a name, nor 谁, for the same reason in CMRC.
+_NAME_NOUNS_EN = (r"countries|country|cities|city|hospitals?|compan(?:y|ies)|firms?|ministr(?:y|ies)|departments?|"
+                  r"agenc(?:y|ies)|organi[sz]ations?|institutions?|universit(?:y|ies)|provinces?|brands?|apps?|"
+                  r"platforms?|doctors?|surgeons?|person|enterprises?|startups?|manufacturers?|vendors?")
+_FUNCTION = r"of|is|are|was|were|do|does|did|the|a|an|has|have|had|can|could|will|would|should|in|on|for|to"
+NAME_QUESTION = re.compile(
+    rf"\b(?:which|what)\s+(?:(?!(?:{_FUNCTION})\b)[a-z-]+\s+){{0,2}}?(?:{_NAME_NOUNS_EN})\b"
+    r"|哪(?:个|些|几|一)?(?:家|个|位|款)?(?:国家|城市|医院|公司|企业|机构|部门|部委|省份?|品牌|平台|医生|厂商|APP|应用)"
+    r"|哪国|哪家|哪位|哪几家",
+    re.IGNORECASE)
+# Choosing between names the question already gives ("Tempus和Recursion相比，哪家…更高", "which is larger, A or B"):
+# the answer is one of the question's own names.
+_CHOICE = re.compile(r"相比|比较|还是|[更最][高多大低少快长好早晚]|\b(?:or|versus|vs|compared?|more|higher|larger|"
+                     r"bigger|faster|most|highest|largest)\b", re.IGNORECASE)
+# Names entity_terms leaves out: a capitalised word opening a sentence or line ("Jordan and Brunei…"), a title in
+# 《》 or 「」, a dotted acronym ("U.S.").
+_INITIAL = re.compile(r"(?:^|(?<=[.?!:;]\s)|(?<=\n))([A-Z][A-Za-z0-9&-]*[A-Za-z0-9])")
+_TITLE = re.compile(r"《([^》]{1,30})》|「([^」]{1,30})」")
+_DOTTED = re.compile(r"\b[A-Z]\.(?:[A-Z]\.?)+")
+_UNINFORMATIVE = frozenset({"ai"})  # the whole corpus is about AI: as in rag/abstain.py, it names nothing
+
+
+def asks_for_name(question: str) -> bool:
+    q = to_simplified(normalize(question))
+    return NAME_QUESTION.search(q) is not None and _CHOICE.search(q) is None
+
+
+def names_in(sentence: str) -> list[str]:
+    """Names a sentence holds: capitalised words and acronyms, jieba's person, place and organisation words."""
+    names = entity_terms(sentence)
+    names += [m.group(1) for m in _INITIAL.finditer(sentence) if m.group(1).lower() not in _EN_STOPWORDS]
+    names += [m.group(1) or m.group(2) for m in _TITLE.finditer(sentence)]
+    names += [m.group(0) for m in _DOTTED.finditer(sentence)]
+    return names
+
+
+def gives_name(sentence: str, known: AbstractSet[str]) -> bool:
+    """Whether `sentence` holds a name with a word outside `known`: the question's own tokens and their
+    translations, so "Shanghai" does not answer "上海…哪几家医院" and "Beijing" does not answer "…when Beijing…"."""
+    for name in names_in(sentence):
+        if any(t not in known and not t.isdigit() and t not in _UNINFORMATIVE for t in tokenize(name)):
+            return True
+    return False

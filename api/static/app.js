@@ -36,6 +36,9 @@
       noFigure: "The reports don't give this figure",
       noFigureBody: "The reports discuss this subject, but none of the passages found gives the number or date " +
         "asked for, so none is given rather than a guess. The closest passages are listed below.",
+      noName: "The reports don't name these",
+      noNameBody: "The reports discuss this subject, but none of the passages found names the ones asked about, " +
+        "so none are given rather than a guess. The closest passages are listed below.",
       unreadLanguage: "Please ask in English or Chinese",
       unreadLanguageBody: "The service reads questions in English and Chinese only; the closest passages it found " +
         "are listed below.",
@@ -89,6 +92,8 @@
         "或询问中美医疗AI、AI医学影像、赴华就医或NVIDIA调研相关的问题。",
       noFigure: "报告没有给出这个数字",
       noFigureBody: "报告谈到了这个话题，但检索到的段落都没有给出所问的数字或日期，因此不作猜测。下面列出的是最接近的段落。",
+      noName: "报告没有列出这些名称",
+      noNameBody: "报告谈到了这个话题，但检索到的段落都没有列出所问的名称，因此不作猜测。下面列出的是最接近的段落。",
       unreadLanguage: "请用英文或中文提问",
       unreadLanguageBody: "本服务只读取英文和中文的问题；下面列出的是检索到的最接近的段落。",
       citeLabel: "出处 {n}",
@@ -446,8 +451,8 @@
       body.append(el("div", { className: "answer", id: "answer" }, [p, panels]), ...notes);
     } else {
       // `refusal: "language"`: written in a language the service does not read, which is not "not covered".
-      // `missing: "figure"`: the reports cover the subject but give no such number or date, which is not
-      // "don't cover this question" either.
+      // `missing: "figure"` / `"name"`: the reports cover the subject but give no such number or date, or name none
+      // of what was asked, which is not "don't cover this question" either.
       const kind = refusalKind(r);
       const box = el("div", { className: "not-covered", id: "not-covered", role: "status" }, [
         tr(el("h3"), kind),
@@ -461,9 +466,10 @@
     focusResult();
   }
 
-  /** The message key for a refusal: an unread language, a figure the reports don't give, or not covered. */
+  /** The message key for a refusal: an unread language, a figure or names the reports don't give, or not covered. */
   function refusalKind(r) {
     if (r.refusal === "language") return "unreadLanguage";
+    if (r.missing === "name") return "noName";
     return r.missing === "figure" ? "noFigure" : "notCovered";
   }
 

@@ -109,6 +109,13 @@ def test_a_figure_the_reports_do_not_give_is_refused_as_missing_not_as_uncovered
     assert client.post("/v1/ask", json={"question": FDA_EN}).json()["missing"] is None
 
 
+def test_names_the_reports_do_not_give_are_refused_as_missing_names(client: TestClient) -> None:
+    """The reports count Beijing's first pilot hospitals without naming them: `missing: "name"`."""
+    body = client.post("/v1/ask", json={"question": "北京2019年启动国际医疗试点时的七家医院是哪几家？"}).json()
+    assert (body["answered"], body["refusal"], body["missing"]) == (False, "not_covered", "name")
+    assert "没有列出所问的名称" in body["answer"] and body["passages"] and body["quotes"] == []
+
+
 def test_a_question_in_a_script_the_service_does_not_read_is_told_which_languages_it_answers(
         client: TestClient) -> None:
     """A Korean question naming the FDA used to be answered, and one about Korea's market was answered with an

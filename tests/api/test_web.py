@@ -419,6 +419,20 @@ def test_a_figure_the_reports_do_not_give_is_not_called_an_uncovered_subject(ope
 
 
 @pytest.mark.browser
+def test_names_the_reports_do_not_give_are_not_called_an_uncovered_subject(open_page: OpenPage) -> None:
+    from playwright.sync_api import expect
+
+    s = open_page()
+    body = ask(s, "Which seven hospitals joined Beijing's international medical pilot in 2019?")
+    assert (body["refusal"], body["missing"]) == ("not_covered", "name")
+    box = s.page.locator("#not-covered")
+    expect(box.locator("h3")).to_have_text("The reports don't name these")
+    expect(box).not_to_contain_text("The reports don't cover this question")
+    s.page.get_by_role("button", name="中文").click()
+    expect(box.locator("h3")).to_have_text("报告没有列出这些名称")
+
+
+@pytest.mark.browser
 def test_not_covered_state_renders_distinctly(open_page: OpenPage, client: TestClient) -> None:
     from playwright.sync_api import expect
 

@@ -2,7 +2,16 @@ import pytest
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.figures import asks_for_amount, asks_for_date, asks_for_money, gives_date, gives_figure, gives_money
+from rag.figures import (
+    asks_for_amount,
+    asks_for_date,
+    asks_for_money,
+    asks_for_name,
+    gives_date,
+    gives_figure,
+    gives_money,
+    gives_name,
+)
 
 CAGR_SENTENCE = ("China’s Artificial Intelligence in Medical Imaging Market, estimated at US$ XX billion in 2024 and "
                  "2025, is projected to grow steadily at a CAGR of XX% from 2025 to 2030, ultimately reaching US$ XX "
@@ -167,3 +176,65 @@ def test_a_fee_the_reports_do_not_state_is_refused_and_a_cost_they_state_is_answ
         assert (answer.answered, answer.missing) == (False, "figure"), question
     cost = engine.ask("How much did tests, diagnosis and treatment cost at the public hospital?")
     assert cost.answered and "2,800 yuan" in cost.text
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("Which seven hospitals took part in Beijing's pilot?", True), ("Which Chinese tech firms are named?", True),
+    ("Besides Jordan and Brunei, which countries has United Imaging exported to?", True),
+    ("Which NVIDIA platform is built for drug discovery?", True), ("京东健康次日达覆盖哪些城市？", True),
+    ("上海的13家医院具体是哪几家？", True), ("这份解读是哪家研究机构整理的？", True),
+    ("聯影的設備賣到了哪些國家？", True),
+    # no name asked for: a share, a noun after a verb, a choice between the question's own names, "who"
+    ("What share of organizations use AI?", False), ("What is the city centre of Warsaw called in Polish?", False),
+    ("What does a country acquire as it develops?", False), ("In what years did Doctor Who first air?", False),
+    ("Tempus和Recursion相比，哪家公司的年营收更高？", False), ("Which is larger, the US or the Chinese market?", False),
+    ("Who won the 2025 NBA Finals?", False), ("AI在哪些地区有落地机会？", False), ("在中国药店买哪些药要登记？", False),
+])
+def test_questions_asking_which_places_organisations_or_people(question: str, asks: bool) -> None:
+    assert asks_for_name(question) is asks
+
+
+def test_a_name_is_one_the_question_and_its_translations_do_not_hold() -> None:
+    """From the public sets' answer sentences: a name opening the sentence ("Greenland signed…"), a dotted acronym
+    and a title in 《》 are names too; the question's own names, in either language, are none."""
+    beijing = {"which", "seven", "hospitals", "took", "part", "in", "beijing", "s", "pilot"}
+    assert not gives_name("Beijing launched an international medical initiative in 2019 with seven participating "
+                          "hospitals, a number that has since grown to around 20.", beijing)
+    assert gives_name("Beijing United Family Hospital joined in 2019.", beijing)
+    assert gives_name("Jordan and Brunei buy its devices.", set())
+    assert gives_name("In 2004, documents revealed that the U.S. considered it.", {"which", "country"})
+    assert gives_name("2011年7月，寓所被《明报》揭发。", {"哪家", "媒体"})
+    # a Chinese question's translations: "Shanghai" answers no 上海 question
+    assert not gives_name("Shanghai followed in 2023 with a pilot covering 13 hospitals.", {"上海", "shanghai"})
+    assert not gives_name("AI tools are used by 13 hospitals.", {"医院"})  # AI names nothing in these reports
+
+
+def test_names_the_reports_do_not_give_are_refused_and_names_they_give_are_answered(engine: Engine) -> None:
+    """The reports count Beijing's first pilot hospitals (seven) without naming them, and say JD Health delivers
+    next day "in major cities" without listing any: a sentence with the count was quoted as the answer. They do
+    name the countries United Imaging exports to (Jordan, Brunei)."""
+    for question in ("Which seven hospitals joined Beijing's international medical pilot in 2019?",
+                     "京东健康次日达覆盖哪些城市？"):
+        answer = engine.ask(question)
+        assert (answer.answered, answer.refusal, answer.missing, answer.quotes) == (False, "not_covered", "name", [])
+    assert "don't name" in engine.ask("Which hospitals did Beijing's pilot start with in 2019?").text
+    exports = engine.ask("Which countries has United Imaging sold its AI devices to?")
+    assert exports.answered and "Jordan" in exports.text and exports.missing is None
+    off = Engine(engine.settings.model_copy(update={"figure_check": False}), engine.embedder, engine.snapshot)
+    assert off.ask("京东健康次日达覆盖哪些城市？").answered
+
+
+def test_dates_beyond_years_and_months_answer_a_when_question() -> None:
+    """From SQuAD's and CMRC's "when" questions, whose own answer sentences the check used to find no date in
+    (`python -m eval.answer_checks`): weekdays, seasons, centuries, era years, clock times, 世纪 and 年代 (spaced too),
+    eras, times of day."""
+    q = "When is it held?"
+    for sentence in ("held on the Tuesday afternoon prior to the game", "during the 14th to 17th centuries",
+                     "the late 14th-century quilt", "in the eighteenth century", "Augustus died in AD 14",
+                     "first mentioned in 430 BC", "at 1 a.m. he woke", "from 12:00 to 6:00 p.m.", "in late spring",
+                     "the mid-sixties", "自 20 世纪 90 年代以来", "从20世纪中叶起", "即江户时代传入",
+                     "一般只在春节时期销售", "5时30分－22时30分营业", "通常在夜间出没", "每周六开放"):
+        assert gives_date(sentence, q), sentence
+    for sentence in ("after liberation", "when the oxygen concentration is too high", "它朝向南方",
+                     "The May report says so"):
+        assert not gives_date(sentence, q), sentence

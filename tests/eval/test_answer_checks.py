@@ -1,0 +1,61 @@
+"""The answer-check audit: each public question against the sentence holding its own answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.answer_checks import SETS, answer_sentence, check_set, main
+
+
+def _squad(path: Path, context: str, qas: list[tuple[str, str]]) -> Path:
+    """A one-paragraph SQuAD v1.1 file; each answer's start is its first place in the context."""
+    rows = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
+            for i, (q, a) in enumerate(qas)]
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "qas": rows}]}]}), encoding="utf-8")
+    return path
+
+
+def test_the_answer_sentence_is_the_one_holding_the_span() -> None:
+    context = "Warsaw was rebuilt. In 1950 the Old Town was restored. Tourists came later."
+    assert answer_sentence(context, context.index("1950"), 4) == "In 1950 the Old Town was restored."
+
+
+def test_a_check_finding_nothing_in_the_answer_sentence_counts_as_a_wrong_refusal(tmp_path: Path) -> None:
+    context = ("The festival is held every year on the Tuesday afternoon before the game. Seven hospitals joined, "
+               "among them Mercy General. The fee is 40 dollars.")
+    path = _squad(tmp_path / "set.json", context, [
+        ("When is the festival held?", "the Tuesday afternoon"),  # a weekday: a date the check must read
+        ("Which hospitals joined?", "Mercy General"),
+        ("How much is the fee?", "40 dollars"),
+        ("Why did they come?", "Seven hospitals"),  # asks for none of the four
+    ])
+    total, tallies = check_set(path)
+    assert total == 4
+    assert (tallies["name"].asked, tallies["name"].refused) == (1, 0)
+    assert (tallies["money"].asked, tallies["money"].refused) == (1, 0)
+    assert (tallies["figure"].asked, tallies["figure"].refused) == (1, 0)
+    assert (tallies["date"].asked, tallies["date"].refused) == (1, 0)
+    # a question whose own sentence does not give what it asks for is counted, with the sentence to look at
+    path = _squad(tmp_path / "miss.json", "In all, seven hospitals joined.", [("Which hospitals joined?", "seven")])
+    _, tallies = check_set(path)
+    assert (tallies["name"].asked, tallies["name"].refused) == (1, 1)
+    assert tallies["name"].examples[0]["sentence"] == "In all, seven hospitals joined."
+
+
+def test_the_command_writes_its_report_and_refuses_unknown_sets(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    (data / "squad").mkdir(parents=True)
+    _squad(data / SETS["squad"][0], "Mercy General joined in 2019.", [("Which hospital joined?", "Mercy General")])
+    assert main(["--data", str(data), "--out", str(tmp_path / "out"), "--sets", "squad"]) == 0
+    report = json.loads((tmp_path / "out" / "answer_checks.json").read_text(encoding="utf-8"))
+    assert report["sets"][0]["checks"]["name"] == {"asked": 1, "refused": 0, "examples": []}
+    assert "| squad-minus-xquad en | 1 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(data), "--sets", "nope"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--sets", "cmrc"])  # no such file under --data
