@@ -35,17 +35,21 @@ AMOUNT_QUESTION = re.compile(
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 _DATE_AFTER = re.compile(r"\s*(?:$|[^\w\s]|(?:and|to|or|through|until|onwards?)\b|[年财至到])|[a-z]", re.IGNORECASE)
 _YEAR = re.compile(r"(?:19|20)\d\d")
-# Amounts written in words. "one" and 一 are left out: mostly "one of", "one-stop", 一个, 统一. A scale word counts
-# only as a vague amount ("hundreds of thousands"): "US$ XX billion" gives none.
+# Amounts written in words. "one" and 一 are left out: mostly "one of", "one-stop", 一个, 统一; but not before a unit
+# of time, a fraction or a scale ("one week", "one-quarter", "one hundred", "一个月", "一年左右"), nor "a single".
+# A scale word alone counts only as a vague amount ("hundreds of thousands"): "US$ XX billion" gives none.
+_UNITS_EN = r"(?:day|week|month|year|hour|minute|second|quarter|third|half|hundred|thousand|million|billion|dozen)s?"
 _EN_NUMBER_WORDS = re.compile(
-    r"\b(?:none|zero|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundreds|thousands|millions|billions|dozens|half|halved|double[ds]?|doubling|"
-    r"triple[ds]?|tripling|twice|thrice|quadrupled?" + VAGUE_EN + r")\b", re.IGNORECASE)
+    r"\b(?:none|zero|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds|thousands|millions|"
+    r"billions|dozens|half|halved|double[ds]?|doubling|triple[ds]?|tripling|twice|thrice|quadrupled?|"
+    rf"one[ -]{_UNITS_EN}|a single" + VAGUE_EN + r")\b", re.IGNORECASE)
 # Chinese numerals, after the words in which they are no amount: 十分 "very", 万一 "in case", 百姓 "the public",
 # ordinals (第二) and grades or kinds (三维 "3D", 三甲 "top-grade", 二级, 三期 "phase III", 三类 "class III")
 _ZH_NOT_NUMBERS = re.compile(r"十分|万一|千万|百姓|百货|万物|千方百计|第[〇零一两二三四五六七八九十百千]+"
                              r"|[一二三四五六七八九十]+[维甲级期类线]")
-_ZH_NUMBER_WORDS = re.compile(r"[〇零两二三四五六七八九十百千万亿]+|百分之|一半|半数|过半|翻[了一两]*[番倍]" + VAGUE_ZH)
+_ZH_NUMBER_WORDS = re.compile(r"[〇零两二三四五六七八九十百千万亿]+|百分之|一半|半数|过半|翻[了一两]*[番倍]"
+                              r"|一(?=个?(?:年|月|周|星期|天|日|小时|分钟|秒|倍|成))" + VAGUE_ZH)
 
 
 # A question asking for a date. "when" only as the question word, before its verb: "How many seconds were left
@@ -117,7 +121,7 @@ def gives_figure(sentence: str, question: str, passage: str = "") -> bool:
     asked_years = years(question)
     if asked_years and not asked_years & years(sentence) and not asked_years & years(passage):
         return False
-    sentence, question = normalize(sentence), normalize(question)
+    sentence, question = to_simplified(normalize(sentence)), to_simplified(normalize(question))  # 兩個 is 两个
     asked = {n for n, _ in _numbers(question)}
     if any(not year and n not in asked for n, year in _numbers(sentence)):
         return True

@@ -238,3 +238,16 @@ def test_dates_beyond_years_and_months_answer_a_when_question() -> None:
     for sentence in ("after liberation", "when the oxygen concentration is too high", "它朝向南方",
                      "The May report says so"):
         assert not gives_date(sentence, q), sentence
+
+
+def test_one_of_a_unit_teens_and_traditional_numerals_are_amounts() -> None:
+    """From SQuAD's and DRCD's amount questions whose own answer sentences the check found no amount in
+    (`python -m eval.answer_checks`): "one" before a unit, a fraction or a scale, "a single", the teens, and a
+    Traditional numeral (兩個); "one of" and a bare 一个 ("a") still give none."""
+    q = "How long did it take?"
+    for sentence in ("It took approximately one week.", "one-quarter of the population", "around one hundred colleges",
+                     "a single output", "fourteen Vice Presidents", "将幸福劃分為兩個層次", "只能帶來一年左右的優勢",
+                     "最常见的默哀时间是一分钟"):
+        assert gives_figure(sentence, q), sentence
+    for sentence in ("one of the largest markets", "一个重要的发现", "统一的平台"):
+        assert not gives_figure(sentence, q), sentence
