@@ -52,6 +52,8 @@ eval: $(STAMP) index/current
 	$(BIN)/rag eval --out eval/out
 	$(BIN)/rag eval --gold eval/heldout --out eval/out/heldout
 	$(BIN)/rag eval --gold eval/heldout_patient --out eval/out/heldout_patient
+	@# the answer checks against the public sets' own answer sentences (README, Abstention), where the data is
+	if [ -d ../shared/benchmarks ]; then $(BIN)/python -m eval.answer_checks --out eval/out/answer_checks; fi
 
 bench: $(STAMP) index/current
 	$(BIN)/python -m eval.bench --out bench/out
