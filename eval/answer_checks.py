@@ -17,38 +17,22 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.benchmarks import DEFAULT_DATA, DEFAULT_OUT
-from rag.figures import (
-    asks_for_amount,
-    asks_for_date,
-    asks_for_money,
-    asks_for_name,
-    gives_date,
-    gives_figure,
-    gives_money,
-    gives_name,
-)
+from rag.figures import Kind, answer_checks
 from rag.stores.manifest import write_atomic
-from rag.text import split_sentences, tokenize
+from rag.text import split_sentences
 
 # name → (file under the data directory, label)
 SETS = {"squad": ("squad/squad1.1.dev.minus-xquad.json", "squad-minus-xquad en"),
         "xquad_en": ("xquad/xquad.dev.en.json", "xquad en"), "xquad_zh": ("xquad/xquad.dev.zh.json", "xquad zh"),
         "cmrc": ("cmrc2018/cmrc2018_dev.json", "cmrc2018 zh"), "drcd": ("drcd/DRCD_dev.json", "drcd zh-Hant")}
 EXAMPLES = 5  # wrongly refused questions listed per set and check
-
-# A check: does the question ask for it, and does (sentence, question, paragraph) give it?
-Check = tuple[Callable[[str], bool], Callable[[str, str, str], bool]]
-CHECKS: dict[str, Check] = {
-    "figure": (asks_for_amount, lambda s, q, p: gives_figure(s, q, p)),
-    "date": (asks_for_date, lambda s, q, _: gives_date(s, q)),
-    "money": (asks_for_money, lambda s, q, _: gives_money(s, q)),
-    "name": (asks_for_name, lambda s, q, _: gives_name(s, set(tokenize(q)))),
-}
+# The checks rag/figures.py `answer_checks` hands out, in its order; the report's "figure" is the amount check.
+CHECKS: dict[Kind, str] = {"amount": "figure", "date": "date", "money": "money", "name": "name"}
 
 
 @dataclass
@@ -69,7 +53,7 @@ def answer_sentence(context: str, start: int, length: int) -> str:
 def check_set(path: Path) -> tuple[int, dict[str, Tally]]:
     """(questions in the file, per check: questions it reads as asking, and those it would refuse)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    tallies = {name: Tally() for name in CHECKS}
+    tallies = {name: Tally() for name in CHECKS.values()}
     total = 0
     for article in data:
         for para in article["paragraphs"]:
@@ -80,12 +64,10 @@ def check_set(path: Path) -> tuple[int, dict[str, Tally]]:
                     continue
                 question, answer = qa["question"].strip(), qa["answers"][0]
                 sentence = answer_sentence(context, int(answer["answer_start"]), len(answer["text"]))
-                for name, (asks, gives) in CHECKS.items():
-                    if not asks(question):
-                        continue
-                    tally = tallies[name]
+                for kind, gives in answer_checks(question):
+                    tally = tallies[CHECKS[kind]]
                     tally.asked += 1
-                    if not gives(sentence, question, context):
+                    if not gives(sentence, context):
                         tally.refused += 1
                         if len(tally.examples) < EXAMPLES:
                             tally.examples.append({"question": question, "answer": answer["text"],
@@ -107,10 +89,10 @@ def run(data_dir: Path, sets: Sequence[str]) -> dict[str, object]:
 def markdown(report: dict[str, object]) -> str:
     rows = report["sets"]
     assert isinstance(rows, list)
-    head = "| set | questions | " + " | ".join(f"{c}: asked / wrongly refused" for c in CHECKS) + " |"
+    head = "| set | questions | " + " | ".join(f"{c}: asked / wrongly refused" for c in CHECKS.values()) + " |"
     lines = [f"Command: `{report['command']}`", "", head, "|---|---:|" + "---:|" * len(CHECKS)]
     for r in rows:
-        cells = [f"{r['checks'][c]['asked']} / {r['checks'][c]['refused']}" for c in CHECKS]
+        cells = [f"{r['checks'][c]['asked']} / {r['checks'][c]['refused']}" for c in CHECKS.values()]
         lines.append(f"| {r['set']} | {r['questions']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

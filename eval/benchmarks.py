@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from eval.metrics import answer_contains, bootstrap_interval
+from eval.metrics import answer_contains, ci95
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
 from rag.embedders import Embedder, embedder_for, latent_encoder
@@ -398,12 +398,7 @@ def intervals(task: Task, rankings: Sequence[Sequence[str]]) -> dict[str, list[f
     pairs = list(zip(rankings, task.questions, strict=True))
     top5 = [float(q.relevant in r[:5]) for r, q in pairs]
     found = {"own@5": top5, "other@10": [float(q.other in r[:10]) for r, q in pairs]} if task.mixed else {"R@5": top5}
-    out = {}
-    for name, hits in found.items():
-        ci = bootstrap_interval(hits)
-        if ci is not None:
-            out[name] = [round(ci[0], 4), round(ci[1], 4)]
-    return out
+    return {name: ci for name, hits in found.items() if (ci := ci95(hits)) is not None}
 
 
 # -- running and reporting ---------------------------------------------------------------------------

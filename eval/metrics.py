@@ -68,3 +68,9 @@ def bootstrap_interval(values: Sequence[float], level: float = 0.95, resamples: 
     means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
     tail = (1 - level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+def ci95(values: Sequence[float]) -> list[float] | None:
+    """`bootstrap_interval` at 95%, rounded to 4 places as the reports write it; None for no values."""
+    ci = bootstrap_interval(values)
+    return [round(ci[0], 4), round(ci[1], 4)] if ci else None

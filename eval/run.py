@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import GoldRow, load_gold, quote_spans
-from eval.metrics import answer_contains, bootstrap_interval, hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
+from eval.metrics import answer_contains, ci95, hit_at, ndcg_at, overlaps, percentile, reciprocal_rank
 
 RETRIEVAL_K = 10  # passages requested per question: hit@10, MRR@10 and nDCG@10 need ten
 
@@ -187,8 +187,7 @@ def aggregate(rows: Sequence[Scored]) -> dict[str, object]:
                "answerable_refused": [0.0 if r.answered else 1.0 for r in ans]}
     out.update({m: _mean(values) for m, values in refused.items()})
     for m in INTERVAL_METRICS:
-        ci = bootstrap_interval(refused[m] if m in refused else [getattr(r, m) for r in ans])
-        out[f"{m}_ci95"] = [round(ci[0], 4), round(ci[1], 4)] if ci else None
+        out[f"{m}_ci95"] = ci95(refused[m] if m in refused else [getattr(r, m) for r in ans])
     lat = [r.latency_ms for r in rows]
     out["latency_p50_ms"] = round(percentile(lat, 50), 1) if lat else None
     out["latency_p95_ms"] = round(percentile(lat, 95), 1) if lat else None
@@ -245,9 +244,8 @@ def compare(report: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     for name, (group, value) in measures.items():
         ids = groups[group]
         diffs = [value(new[i]) - value(old[i]) for i in ids]
-        ci = bootstrap_interval(diffs)
         summary[name] = {"before": _mean([value(old[i]) for i in ids]), "after": _mean([value(new[i]) for i in ids]),
-                         "difference": _mean(diffs), "ci95": [round(ci[0], 4), round(ci[1], 4)] if ci else None,
+                         "difference": _mean(diffs), "ci95": ci95(diffs),
                          "up": sum(d > 0 for d in diffs), "down": sum(d < 0 for d in diffs)}
     changed = [{"id": i, "pair": new[i]["pair"], "kind": new[i]["kind"],
                 "rank_before": old[i].get("first_relevant_rank"), "rank_after": new[i].get("first_relevant_rank"),

@@ -62,7 +62,7 @@ GENERIC_SHARE = 0.2
 # fill the first three with one language: refitted on three, leave-one-out refusals of out-of-scope questions
 # fell 0.70 → 0.60; on five, 0.67 (docs/experiments.md).
 SIGNAL_PASSAGES = 5
-_GENERIC = {"ai", "i"}  # the whole corpus is about AI: its name tells nothing about coverage
+UNINFORMATIVE_NAMES = frozenset({"ai", "i"})  # the whole corpus is about AI: its name tells nothing about coverage
 
 
 def entity_terms(question: str) -> list[str]:
@@ -73,7 +73,7 @@ def entity_terms(question: str) -> list[str]:
     out = []
     for t in terms:
         toks = tokenize(t)
-        if toks and not set(toks) <= _GENERIC:
+        if toks and not set(toks) <= UNINFORMATIVE_NAMES:
             out.append(t)
     return list(dict.fromkeys(out))
 

@@ -36,16 +36,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import (
-    asks_for_amount,
-    asks_for_date,
-    asks_for_money,
-    asks_for_name,
-    gives_date,
-    gives_figure,
-    gives_money,
-    gives_name,
-)
+from rag.figures import answer_checks
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -280,28 +271,16 @@ class Engine:
         """What the question asks for that none of the sentences the answer quotes (`quotes`, else those of
         `extract`) gives (rag/figures.py): "figure" for an amount, date or price, "name" for the hospitals,
         countries or companies asked about; None when nothing is missing or the question asks for neither."""
-        question = result.queries[0]
         if not self.settings.figure_check:
             return None
-        figures: list[Callable[[str, str], bool]] = []
-        if asks_for_amount(question):
-            figures.append(lambda sentence, passage: gives_figure(sentence, question, passage))
-        if asks_for_date(question):
-            figures.append(lambda sentence, _: gives_date(sentence, question))
-        if asks_for_money(question):
-            figures.append(lambda sentence, _: gives_money(sentence, question))
-        names = asks_for_name(question)
-        if not figures and not names:
+        # The question's translations: a cross-lingual answer naming what the question names names nothing new.
+        checks = answer_checks(result.queries[0], (t for group, _ in result.terms for t in group))
+        if not checks:
             return None
         quotes = self.extract(result).quotes if quotes is None else quotes
-        if any(not any(gives(q.text, self._passage_of(result, q)) for q in quotes) for gives in figures):
-            return "figure"
-        if names:
-            # The question's words in both languages: a cross-lingual answer naming what the question names
-            # ("Shanghai" for 上海) names nothing new.
-            known = set(tokenize(question)) | {t for group, _ in result.terms for t in group}
-            if not any(gives_name(q.text, known) for q in quotes):
-                return "name"
+        for kind, gives in checks:  # amounts, dates and prices before names: "figure" wins when both are missing
+            if not any(gives(q.text, self._passage_of(result, q)) for q in quotes):
+                return "name" if kind == "name" else "figure"
         return None
 
     @staticmethod

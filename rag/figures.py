@@ -14,9 +14,11 @@ figures, dates and names are set aside: "from 2025 to 2030" in the question is n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
+from typing import Literal
 
-from rag.abstain import entity_terms
+from rag.abstain import UNINFORMATIVE_NAMES, entity_terms
 from rag.text import _EN_STOPWORDS, normalize, to_simplified, tokenize
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
@@ -197,7 +199,6 @@ _CHOICE = re.compile(r"相比|比较|还是|[更最][高多大低少快长好早
 _INITIAL = re.compile(r"(?:^|(?<=[.?!:;]\s)|(?<=\n))([A-Z][A-Za-z0-9&-]*[A-Za-z0-9])")
 _TITLE = re.compile(r"《([^》]{1,30})》|「([^」]{1,30})」")
 _DOTTED = re.compile(r"\b[A-Z]\.(?:[A-Z]\.?)+")
-_UNINFORMATIVE = frozenset({"ai"})  # the whole corpus is about AI: as in rag/abstain.py, it names nothing
 
 
 def asks_for_name(question: str) -> bool:
@@ -218,6 +219,29 @@ def gives_name(sentence: str, known: AbstractSet[str]) -> bool:
     """Whether `sentence` holds a name with a word outside `known`: the question's own tokens and their
     translations, so "Shanghai" does not answer "上海…哪几家医院" and "Beijing" does not answer "…when Beijing…"."""
     for name in names_in(sentence):
-        if any(t not in known and not t.isdigit() and t not in _UNINFORMATIVE for t in tokenize(name)):
+        if any(t not in known and not t.isdigit() and t not in UNINFORMATIVE_NAMES for t in tokenize(name)):
             return True
     return False
+
+
+Kind = Literal["amount", "date", "money", "name"]
+# Whether a sentence (quoted from the passage given second) gives what one check asks for.
+Gives = Callable[[str, str], bool]
+
+
+def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple[Kind, Gives]]:
+    """The checks `question` calls for, in the order they are applied: each kind of answer it asks for, with a test
+    of whether a sentence and its passage give one. `translations` are the question's words in the other language
+    (read only for a name question), whose names a cross-lingual answer does not give anew ("Shanghai" for 上海).
+    Engine.missing_answer and eval/answer_checks.py both take their checks from here."""
+    checks: list[tuple[Kind, Gives]] = []
+    if asks_for_amount(question):
+        checks.append(("amount", lambda sentence, passage: gives_figure(sentence, question, passage)))
+    if asks_for_date(question):
+        checks.append(("date", lambda sentence, _: gives_date(sentence, question)))
+    if asks_for_money(question):
+        checks.append(("money", lambda sentence, _: gives_money(sentence, question)))
+    if asks_for_name(question):
+        known = set(tokenize(question)) | set(translations)
+        checks.append(("name", lambda sentence, _: gives_name(sentence, known)))
+    return checks

@@ -3,6 +3,7 @@ import pytest
 from rag.config import Settings
 from rag.engine import Engine
 from rag.figures import (
+    answer_checks,
     asks_for_amount,
     asks_for_date,
     asks_for_money,
@@ -251,3 +252,13 @@ def test_one_of_a_unit_teens_and_traditional_numerals_are_amounts() -> None:
         assert gives_figure(sentence, q), sentence
     for sentence in ("one of the largest markets", "一个重要的发现", "统一的平台"):
         assert not gives_figure(sentence, q), sentence
+
+
+def test_a_question_calls_for_the_checks_of_what_it_asks_and_a_name_check_reads_its_translations() -> None:
+    """One list serves the engine and the public-set audit: amounts, dates and prices first, names last."""
+    assert [k for k, _ in answer_checks("How much did the surgery cost in 2024?")] == ["amount", "money"]
+    assert [k for k, _ in answer_checks("Why did Synyi AI choose Saudi Arabia?")] == []
+    (kind, gives), = answer_checks("上海试点的13家医院是哪几家？", ["shanghai", "hospital"])
+    assert kind == "name"
+    assert not gives("Shanghai followed in 2023 with a pilot covering 13 hospitals.", "")
+    assert gives("Shanghai's Renji Hospital joined in 2023.", "")
