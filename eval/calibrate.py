@@ -15,6 +15,8 @@ questions refused (docs/experiments.md).
 
 `one_language`: the fitted model on the reports written in one language, asked the gold questions of the other
 (`one_language_check`): how the model, fitted on a corpus in both languages, treats an analyst's corpus in one.
+`cross_language_offset`: what the cosine signals are raised by in a corpus without the question's language
+(`cross_language_offsets`, measured on XQuAD's paragraphs and general-domain questions; `cross_language` says how).
 
 --near-miss (default eval/calibration/near_miss.jsonl): out-of-scope questions written by another hand, most of
 them naming what the reports mention but asking what they do not say. By default they are only checked
@@ -104,14 +106,15 @@ def other_language_docs(engine: Engine, lang: str) -> list[str]:
     return sorted(d for d, (mine, total) in counts.items() if mine <= OTHER_LANGUAGE_MAX_SHARE * total)
 
 
-def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any,
-                       threshold: float) -> dict[str, dict[str, Any]]:
+def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any, threshold: float,
+                       offsets: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:
     """The fitted model on corpora written in one language, asked in the other: an analyst's own English documents
     and a Chinese question. For each question language, an index of the documents in the other language only
     (`other_language_docs`; vectors reused from the engine's index) is asked the gold questions in that language:
     the answerable share whose evidence is all in those documents is `answered`; out-of-scope questions and those
     whose evidence is all in the left-out documents should be refused. The fit saw these questions only against
-    the whole corpus, where the evidence is often in the question's own language."""
+    the whole corpus, where the evidence is often in the question's own language. `offsets`: the cross-language
+    offsets to read the cosines with (`cross_language_offsets`; None: the shipped model's)."""
     out: dict[str, dict[str, Any]] = {}
     for lang, other in (("zh", "English"), ("en", "Chinese")):
         keep = other_language_docs(engine, lang)
@@ -129,6 +132,8 @@ def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any,
         with tempfile.TemporaryDirectory() as tmp:
             settings = engine.settings.model_copy(update={"index_dir": Path(tmp)})
             sub = Engine(settings, engine.embedder, build_index(docs, engine.embedder, settings, engine.snapshot))
+            if offsets is not None:
+                sub.abstention.cross_offsets = dict(offsets)
             refused = {k: refusals(model, *collect_questions(sub, qs), threshold) for k, qs in kinds.items() if qs}
         row: dict[str, Any] = {"documents": keep, "answerable": len(kinds["answerable"]),
                                   "answered": round(float(1 - refused["answerable"].mean()), 3)}
@@ -138,6 +143,69 @@ def one_language_check(engine: Engine, rows: Sequence[GoldRow], model: Any,
                 row[k] = len(refused[k])
         out[f"{lang} questions, {other} documents"] = row
     return out
+
+
+# -- corpora without the question's language ---------------------------------------------------------------------
+# A cosine across languages runs ~0.1 below the same passage's in the question's language (XQuAD's parallel
+# paragraphs), so in a corpus without the question's language the model, fitted on the bilingual gold corpus,
+# refused most answerable questions: XQuAD zh→en 0.49 and en→zh 0.19 answered. The offset for each question
+# language is read off general-domain questions, which no XQuAD paragraph answers: the largest one at which they
+# are answered over the other language's paragraphs no more often than over their own language's.
+OFFSET_GRID = np.round(np.arange(0.0, 0.2001, 0.005), 3)
+OFFSET_SKIP = 250  # after the off-topic questions checked (150) and trained on (100)
+COSINES = [FEATURES.index("dense"), FEATURES.index("sentence")]
+
+
+def answered_share(model: Any, x: np.ndarray, no_figure: np.ndarray, threshold: float, offset: float = 0.0) -> float:
+    """The share of questions answered with their cosine signals raised by `offset`."""
+    shifted = x.copy()
+    shifted[:, COSINES] += offset
+    return float(1 - refusals(model, shifted, no_figure, threshold).mean()) if len(x) else float("nan")
+
+
+def choose_offset(model: Any, own: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
+                  threshold: float) -> float:
+    """The largest offset of OFFSET_GRID at which off-topic questions asked of the other language's passages
+    (`other`: signals and no-figure flags, read without offset) are answered no more often than those asked of
+    their own language's (`own`)."""
+    target = answered_share(model, *own, threshold)
+    fits = [float(d) for d in OFFSET_GRID if answered_share(model, *other, threshold, float(d)) <= target]
+    return max(fits, default=0.0)
+
+
+def cross_language_offsets(engine: Engine, model: Any, threshold: float, data_dir: Path, n: int,
+                           cache_dir: Path) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """Each question language's offset (`choose_offset`, on `n` SQuAD or CMRC questions after OFFSET_SKIP, over
+    XQuAD's paragraphs in either language) and what it does: the XQuAD questions asked of the other language's
+    paragraphs, all answerable, answered without and with it. ({}, {}) without the data."""
+    from eval.benchmarks import CachedEmbedder, cached_index, plan
+
+    off_topic = off_topic_questions(data_dir, n, skip=OFFSET_SKIP)
+    if not (data_dir / "xquad").is_dir() or set(off_topic) != {"squad_en", "cmrc_zh"}:
+        return {}, {}
+    indexes, tasks = plan(data_dir, ("xquad",), None)
+    xquad = {t.questions[0].lang: [q.text for q in t.questions] for t in tasks if t.name in ("xquad en", "xquad zh")}
+    cached = CachedEmbedder(engine.embedder, cache_dir)
+    engines: dict[str, Engine] = {}
+    for lang in ("en", "zh"):
+        settings, snapshot = cached_index(f"xquad-{lang}", indexes[f"xquad-{lang}"], cached, cache_dir)
+        engines[lang] = Engine(settings, cached, snapshot)
+        engines[lang].abstention.cross_offsets = {}  # raw cosines: the offsets are applied here, to the signals
+    offsets: dict[str, float] = {}
+    report: dict[str, dict[str, Any]] = {}
+    for lang, other, name in (("en", "zh", "squad_en"), ("zh", "en", "cmrc_zh")):
+        own, cross = (collect_questions(engines[i], off_topic[name]) for i in (lang, other))
+        offsets[lang] = choose_offset(model, own, cross, threshold)
+        asked = collect_questions(engines[other], xquad[lang])
+        report[f"{lang} questions, {other} paragraphs"] = {
+            "offset": offsets[lang], "off_topic": len(off_topic[name]),
+            "off_topic_answered_own_language": round(answered_share(model, *own, threshold), 3),
+            "off_topic_answered": round(answered_share(model, *cross, threshold, offsets[lang]), 3),
+            "xquad_questions": len(xquad[lang]),
+            "xquad_answered_without_offset": round(answered_share(model, *asked, threshold), 3),
+            "xquad_answered": round(answered_share(model, *asked, threshold, offsets[lang]), 3)}
+        cached.save()
+    return offsets, report
 
 
 def refusals(model: Any, x: np.ndarray, no_figure: np.ndarray, threshold: float) -> np.ndarray:
@@ -222,6 +290,10 @@ def main() -> None:
     ap.add_argument("--near-miss", type=Path, default=NEAR_MISS,
                     help="out-of-scope questions by another hand to check the model on (a missing file: none)")
     ap.add_argument("--train-near-miss", action="store_true", help="also train on them (measured worse)")
+    ap.add_argument("--offset-questions", type=int, default=300,
+                    help="off-topic questions per language that set the cross-language offsets (0: no offsets)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep the XQuAD indexes and vectors for the offsets here (default: a temporary directory)")
     args = ap.parse_args()
     engine = Engine.from_settings(Settings())
     x, y, no_figure, ids = collect(engine, Path(args.gold))
@@ -256,7 +328,12 @@ def main() -> None:
         refused = refusals(model, near_x, near_no_figure, threshold)
         kinds = np.array([k for _, k in near])
         result["near_miss_refused"] = {k: round(float(refused[kinds == k].mean()), 3) for k in sorted(set(kinds))}
-    result["one_language"] = one_language_check(engine, load_gold(Path(args.gold)), model, threshold)
+    with tempfile.TemporaryDirectory() as tmp:
+        offsets, measured = (cross_language_offsets(engine, model, threshold, args.data, args.offset_questions,
+                                                    args.cache or Path(tmp)) if args.offset_questions else ({}, {}))
+    result["cross_language_offset"] = offsets
+    result["cross_language"] = measured
+    result["one_language"] = one_language_check(engine, load_gold(Path(args.gold)), model, threshold, offsets)
     for i, f in enumerate(FEATURES):
         print(f"{f:10s} answerable mean {x[y == 1, i].mean():.3f}  out-of-scope mean {x[y == 0, i].mean():.3f}")
     print(json.dumps(result, indent=2))

@@ -9,6 +9,10 @@ A raw cosine threshold does not separate the two (out-of-scope questions score 0
 - bm25: the best BM25 score, squashed to 0-1;
 - sentence: the best raw cosine between the question and one sentence of the top passages (the index's
   sentence vectors): a passage can be on the topic while no sentence in it says what was asked.
+A cosine across languages runs about 0.1 below the same passage's in the question's own language. The gold corpus
+has passages in both, so the fit never needed to know; in a corpus with (almost) none in the question's language,
+every cosine is a cross-language one, and the model refused most answerable questions there. In such a corpus the
+cosines get the per-language offset `eval.calibrate` measures (`AbstentionModel.cross_offset`).
 Weights are fitted on the gold set by `python -m eval.calibrate` and stored in rag/data/abstention.json with
 the cross-validated precision and recall of refusals that they gave.
 """
@@ -29,8 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.index import IndexSnapshot
-from rag.retrieval import Hit, Term, coverage
+from rag.retrieval import Hit, Term, coverage, language_group
 from rag.text import jieba_tokenizer, tokenize
+from rag.transform import MIN_LANG_ROWS
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "abstention.json"
 FEATURES = ("dense", "coverage", "unknown", "entity_missing", "bm25", "sentence")
@@ -103,14 +108,18 @@ def question_terms(snapshot: IndexSnapshot, term_groups: Sequence[set[str]],
 
 def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
             terms: Sequence[Term], hits: Sequence[Hit], doc_freq: dict[str, int],
-            entity_groups: Sequence[set[str]] = ()) -> Signals:
-    """Signals for one question. `terms` has one (group, IDF) per question term (`question_terms`)."""
+            entity_groups: Sequence[set[str]] = (), language: str = "", cross_offset: float = 0.0) -> Signals:
+    """Signals for one question. `terms` has one (group, IDF) per question term (`question_terms`); the cosines of
+    passages outside the question's `language` group get `cross_offset` (`AbstentionModel.cross_offset`)."""
     if not hits:
         return Signals(0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
     top = hits[:SIGNAL_PASSAGES]
     top_tokens = [set(tokenize(h.chunk.text)) for h in top]
-    # Raw (uncentred) cosine of the question and its best top passage: one scale for both languages.
-    dense = max(float(snapshot.vectors[h.row] @ question_vector) for h in top)
+    offset = {h.row: cross_offset if cross_offset and language_group(h.chunk.lang) != language_group(language)
+              else 0.0 for h in top}
+    # Raw (uncentred) cosine of the question and its best top passage: centring would need a mean for a language
+    # the corpus may lack, and the fit reads the languages on the raw scale of the gold corpus.
+    dense = max(float(snapshot.vectors[h.row] @ question_vector) + offset[h.row] for h in top)
     total = sum(w for _, w in terms) or 1.0
     unknown = sum(w for g, w in terms if not any(t in doc_freq for t in g)) / total
     best_cov = max(coverage(terms, toks) for toks in top_tokens)
@@ -122,7 +131,8 @@ def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
     if sent is not None and len(sent):
         idx = sent.of_chunks(np.array([h.row for h in top], dtype=np.int64))
         if len(idx):
-            sentence = float((np.asarray(sent.vectors[idx]) @ question_vector).max())
+            shift = np.array([offset[int(r)] for r in sent.rows[idx]], dtype=np.float32)
+            sentence = float((np.asarray(sent.vectors[idx]) @ question_vector + shift).max())
     return Signals(float(dense), best_cov, unknown, missing, float(1 - math.exp(-bm25 / 10)), sentence)
 
 
@@ -138,7 +148,19 @@ class AbstentionModel:
         self.scale = np.array(data.get("scale", [1.0] * len(FEATURES)), dtype=float)
         self.bias = float(data.get("bias", 10.0))  # without a fitted model: always answer
         self.threshold = float(data.get("threshold", 0.5))
+        # question language group → what a cross-language cosine is raised by in a corpus without that language
+        self.cross_offsets: dict[str, float] = {k: float(v) for k, v in data.get("cross_language_offset", {}).items()}
         self.meta = data
+
+    def cross_offset(self, snapshot: IndexSnapshot, language: str) -> float:
+        """The offset for a question in `language` on `snapshot`: its measured value when the index has fewer
+        than MIN_LANG_ROWS passages in that language (too few for a mean of their own in rag/transform.py, and
+        for the fit's bilingual scale), else 0: where the question's language is present, the model reads the
+        cosines on the scale it was fitted on."""
+        group = language_group(language)
+        if snapshot.language_rows.get(group, 0) >= MIN_LANG_ROWS:
+            return 0.0
+        return self.cross_offsets.get(group, 0.0)
 
     def confidence(self, s: Signals) -> float:
         z = float(self.bias + self.weights @ ((np.array(s.vector()) - self.mean) / self.scale))

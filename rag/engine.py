@@ -339,7 +339,8 @@ class Engine:
         if vector is None:
             vector = self._embed_queries([result.question])[0]
         terms = result.terms or question_terms(snap, self.expander.term_groups(result.question), self._doc_freq)
-        return signals(snap, vector, terms, (result.pool or result.hits)[:SEARCH_DEPTH], self._doc_freq, names)
+        return signals(snap, vector, terms, (result.pool or result.hits)[:SEARCH_DEPTH], self._doc_freq, names,
+                       result.language, self.abstention.cross_offset(snap, result.language))
 
     def _check_top_k(self, top_k: int | None) -> int:
         k = self.settings.top_k if top_k is None else top_k

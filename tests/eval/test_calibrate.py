@@ -154,3 +154,43 @@ def test_one_language_check_asks_a_one_language_index_and_labels_questions_by_wh
     assert row["documents"] == sorted(english)
     assert (row["answerable"], row["elsewhere"], row["out_of_scope"]) == (3, 2, 2)
     assert all(0.0 <= row[k] <= 1.0 for k in ("answered", "elsewhere_refused", "out_of_scope_refused"))
+
+
+class _CosineCut:
+    """A stand-in for the fitted pipeline: answers when the dense cosine reaches 0.8."""
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = (x[:, 0] >= 0.8).astype(float)
+        return np.stack([1 - p, p], axis=1)
+
+
+def test_the_offset_is_the_largest_that_answers_off_topic_questions_no_more_often_than_in_their_own_language() -> None:
+    from eval.calibrate import COSINES, answered_share, choose_offset
+
+    def signals(dense: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        x = np.zeros((len(dense), 6))
+        x[:, COSINES] = np.array(dense)[:, None]
+        return x, np.zeros(len(dense), dtype=bool)
+
+    own = signals([0.81, 0.79, 0.70, 0.60])  # one of four answered in their own language
+    other = signals([0.73, 0.703, 0.60, 0.50])  # 0.73 reaches 0.8 from 0.07 on, 0.703 from 0.097 on
+    assert answered_share(_CosineCut(), *own, 0.5) == 0.25
+    assert choose_offset(_CosineCut(), own, other, 0.5) == 0.095
+    assert answered_share(_CosineCut(), *other, 0.5, 0.095) == 0.25
+    assert answered_share(_CosineCut(), *other, 0.5, 0.1) == 0.5
+    # a figure the quotes lack refuses whatever the offset
+    x, no_figure = other
+    assert answered_share(_CosineCut(), x, np.ones(4, dtype=bool), 0.5, 0.2) == 0.0
+    assert choose_offset(_CosineCut(), signals([0.5]), signals([0.81]), 0.5) == 0.0
+
+
+def test_the_shipped_offsets_were_measured_and_raise_answers_across_languages() -> None:
+    from rag.abstain import MODEL_FILE
+
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert set(data["cross_language_offset"]) == {"en", "zh"}
+    for lang, offset in data["cross_language_offset"].items():
+        row = next(v for k, v in data["cross_language"].items() if k.startswith(f"{lang} questions"))
+        assert row["offset"] == offset and 0 < offset <= 0.2
+        assert row["off_topic_answered"] <= row["off_topic_answered_own_language"]
+        assert row["xquad_answered"] > row["xquad_answered_without_offset"]

@@ -47,3 +47,53 @@ def test_words_of_an_alphabet_no_report_uses_count_as_unknown(engine: Engine, qu
     s = engine.signals(engine.search(question, 5))
     assert s.unknown > 0.5 and s.coverage < 0.5
     assert not engine.ask(question).answered
+
+
+def test_cross_language_passages_get_the_offset_and_own_language_ones_do_not(engine: Engine) -> None:
+    from rag.abstain import signals
+
+    result = engine.search("美国FDA一共批准了多少个AI医疗器械？", 10)
+    english = [h for h in result.pool if h.chunk.lang == "en"]
+    chinese = [h for h in result.pool if h.chunk.lang == "zh"]
+    assert english and chinese
+    vector = result.question_vector
+    assert vector is not None
+
+    def read(hits: list, offset: float):  # type: ignore[type-arg]
+        return signals(engine.snapshot, vector, result.terms, hits, {}, (), "zh", offset)
+
+    raw, raised = read(english, 0.0), read(english, 0.05)
+    assert raised.dense == pytest.approx(raw.dense + 0.05, abs=1e-6)
+    assert raised.sentence == pytest.approx(raw.sentence + 0.05, abs=1e-6)
+    assert (raised.coverage, raised.unknown, raised.bm25) == (raw.coverage, raw.unknown, raw.bm25)
+    assert read(chinese, 0.05) == read(chinese, 0.0)
+
+
+def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engine: Engine, tmp_path) -> None:
+    """On the bilingual corpus the model reads cosines as fitted; on the Chinese report alone an English question's
+    cosines are all cross-language ones, and more of the gold questions that report answers are answered."""
+    from eval.calibrate import other_language_docs
+    from eval.gold import load_gold
+    from rag.index import build_index
+
+    model = engine.abstention
+    assert model.cross_offsets.get("zh", 0) > 0 and model.cross_offsets.get("en", 0) > 0
+    assert model.cross_offset(engine.snapshot, "zh") == model.cross_offset(engine.snapshot, "en") == 0.0
+    chinese = set(other_language_docs(engine, "en"))
+    docs = [d for d in engine.documents() if d.id in chinese]
+    settings = engine.settings.model_copy(update={"index_dir": tmp_path})
+    sub = Engine(settings, engine.embedder, build_index(docs, engine.embedder, settings, engine.snapshot))
+    assert sub.abstention.cross_offset(sub.snapshot, "en") == model.cross_offsets["en"]
+    asked = [r.question for r in load_gold() if r.language == "en" and r.answerable
+             and all({e.doc_id, *(a.doc_id for a in e.also)} & chinese for e in r.evidence)]
+    assert len(asked) >= 10
+    with_offset = sum(sub.ask(q).answered for q in asked)
+    sub.abstention.cross_offsets = {}
+    sub._answer_cache.clear()
+    without = sum(sub.ask(q).answered for q in asked)
+    assert with_offset > without
+    # a Chinese question there meets only Chinese passages, which no offset touches
+    result = sub.search("英伟达调查的受访者中有多少人在使用AI？", 10)
+    read = sub.signals(result)
+    sub.abstention.cross_offsets = dict(model.cross_offsets)
+    assert sub.signals(result) == read
