@@ -53,7 +53,7 @@ from rag.stores.manifest import (
     write_manifest,
 )
 from rag.text import tokenize, unglue
-from rag.transform import DenseTransform, fit_transform
+from rag.transform import DenseTransform, fit_transform, reference_means
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -259,7 +259,8 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     all_vectors, all_keys, embedded = _embed_with_cache(texts, embedder, _cache_from(previous, embedder.name),
                                                         settings.embed_batch_size, progress)
     vectors, keys = all_vectors[:len(chunks)], all_keys[:len(chunks)]
-    transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform)
+    transform = fit_transform(vectors, [c.lang for c in chunks], settings.dense_transform,
+                              reference_means(embedder.name))
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
     sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])

@@ -8,7 +8,7 @@ from rag.config import Settings
 from rag.documents import iter_corpus, make_document
 from rag.embedders import CountingEmbedder, Embedder, HashEmbedder
 from rag.errors import EmbedderMismatch, IndexCorrupt, IndexMissing
-from rag.index import _gloss_expander, build_index, load_index
+from rag.index import IndexSnapshot, _gloss_expander, build_index, load_index
 from rag.text import unglue
 from tests.conftest import CORPUS
 
@@ -161,3 +161,29 @@ def test_snapshot_without_glosses_loads_and_answers(tmp_path: Path) -> None:
     from rag.engine import Engine
 
     assert Engine(settings, HashEmbedder(), snap).search("What does the report say about hospitals?", 3).hits
+
+
+def test_a_language_the_corpus_lacks_is_centred_by_its_reference_mean(tmp_path: Path, embedder: Embedder,
+                                                                      snapshot: IndexSnapshot) -> None:
+    """The bilingual corpus fits both means itself; the English reports alone take the Chinese one from the shipped
+    reference means, so a Chinese question is centred by a Chinese mean rather than by the English corpus's."""
+    from rag.transform import fit_transform, reference_means
+
+    reference = reference_means(embedder.name)
+    assert set(reference) == {"en", "zh"} and reference_means("another-embedder") == {}
+    vectors = np.asarray(snapshot.vectors)
+    langs = [c.lang for c in snapshot.chunks]
+    both = fit_transform(vectors, langs, "center", reference)
+    for lang in ("en", "zh"):
+        rows = vectors[[i for i, x in enumerate(langs) if ("zh" if x in ("zh", "ja") else x) == lang]]
+        np.testing.assert_allclose(both.means[lang], rows.mean(axis=0), atol=1e-6)
+    english = [i for i, x in enumerate(langs) if x == "en"]
+    alone = fit_transform(vectors[english], ["en"] * len(english), "center", reference)
+    np.testing.assert_array_equal(alone.means["zh"], reference["zh"])
+    np.testing.assert_allclose(alone.means["en"], vectors[english].mean(axis=0), atol=1e-6)
+    # without reference means (another embedder), a missing language falls back to the corpus's mean, as before
+    assert "zh" not in fit_transform(vectors[english], ["en"] * len(english), "center").means
+    # an index build takes them: an English-only index keeps the reference Chinese mean with its own English one
+    docs = [d for d in iter_corpus(CORPUS) if d.id.startswith(("001_", "002_", "003_"))]
+    snap = build_index(docs, embedder, Settings(index_dir=tmp_path), previous=snapshot)
+    np.testing.assert_array_equal(snap.transform.means["zh"], reference["zh"])
