@@ -1,11 +1,13 @@
 """Calibrated abstention on the real index: the shipped model matches the signals, and refuses off-topic questions."""
 
 import json
+from pathlib import Path
 
 import pytest
 
-from rag.abstain import FEATURES, MODEL_FILE, AbstentionModel
+from rag.abstain import FEATURES, MODEL_FILE, AbstentionModel, Signals
 from rag.engine import Engine
+from rag.retrieval import Hit
 
 
 def test_shipped_model_was_fitted_on_the_current_signals() -> None:
@@ -59,7 +61,7 @@ def test_cross_language_passages_get_the_offset_and_own_language_ones_do_not(eng
     vector = result.question_vector
     assert vector is not None
 
-    def read(hits: list, offset: float):  # type: ignore[type-arg]
+    def read(hits: list[Hit], offset: float) -> Signals:
         return signals(engine.snapshot, vector, result.terms, hits, {}, (), "zh", offset)
 
     raw, raised = read(english, 0.0), read(english, 0.05)
@@ -69,7 +71,7 @@ def test_cross_language_passages_get_the_offset_and_own_language_ones_do_not(eng
     assert read(chinese, 0.05) == read(chinese, 0.0)
 
 
-def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engine: Engine, tmp_path) -> None:
+def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engine: Engine, tmp_path: Path) -> None:
     """On the bilingual corpus the model reads cosines as fitted; on the Chinese report alone an English question's
     cosines are all cross-language ones, and more of the gold questions that report answers are answered."""
     from eval.calibrate import other_language_docs
