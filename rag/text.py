@@ -30,7 +30,8 @@ _EN_STOPWORDS = frozenset(
     these those there here what which who whom whose when where why how do does did done can could should would
     will shall may might must i you he she we they me him her them my your our their not no yes than then so
     such too very just also into about over under up down out off again more most some any each all both few other
-    own same only s t don doesn didn isn aren wasn weren have has had having""".split()  # noqa: SIM905 - a word list reads better as text
+    own same only s t don doesn didn isn aren wasn weren have has had having his hers itself himself
+    herself themselves ourselves yourself yourselves myself""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _ZH_STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 或 也 都 而 就 对 把 被 让 给 从 向 以 为 之 其 这 那 这些 那些

@@ -82,3 +82,9 @@ def test_reference_markers_after_a_full_stop_stay_with_its_sentence() -> None:
     parts = [text[s:e] for s, e in split_sentences(text)]
     assert parts == ["It grew in 2019.[12]", "The next year it fell.[3][4]", "See [5] for details.",
                      "The U.S.[6] FDA agreed."]
+
+
+def test_possessive_and_reflexive_pronouns_are_not_words_to_match() -> None:
+    """"his" was a content word: against a Chinese corpus it had no translation, so it counted as a term the reports
+    lack, like a name they never mention."""
+    assert tokenize("How did Tesla finance his work by himself?") == ["tesla", "finance", "work"]
