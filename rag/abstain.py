@@ -12,7 +12,8 @@ A raw cosine threshold does not separate the two (out-of-scope questions score 0
 A cosine across languages runs about 0.1 below the same passage's in the question's own language. The gold corpus
 has passages in both, so the fit never needed to know; in a corpus with (almost) none in the question's language,
 every cosine is a cross-language one, and the model refused most answerable questions there. In such a corpus the
-cosines get the per-language offset `eval.calibrate` measures (`AbstentionModel.cross_offset`).
+cosines get the per-language offset `eval.calibrate` measures (`AbstentionModel.cross_offset`), and a question
+word the dictionary cannot translate counts as neither known nor unknown.
 Weights are fitted on the gold set by `python -m eval.calibrate` and stored in rag/data/abstention.json with
 the cross-validated precision and recall of refusals that they gave.
 """
@@ -106,6 +107,12 @@ def question_terms(snapshot: IndexSnapshot, term_groups: Sequence[set[str]],
     return tuple((frozenset(g), max((idf(snapshot, t, doc_freq) for t in g), default=0.0)) for g in term_groups)
 
 
+def lacks_language(snapshot: IndexSnapshot, language: str) -> bool:
+    """Whether the index has fewer than MIN_LANG_ROWS passages in the question's language: too few for a mean of
+    their own (rag/transform.py), or for the bilingual scale the model was fitted on."""
+    return snapshot.language_rows.get(language_group(language), 0) < MIN_LANG_ROWS
+
+
 def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
             terms: Sequence[Term], hits: Sequence[Hit], doc_freq: dict[str, int],
             entity_groups: Sequence[set[str]] = (), language: str = "", cross_offset: float = 0.0) -> Signals:
@@ -115,6 +122,13 @@ def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
         return Signals(0.0, 0.0, 1.0, 1.0, 0.0, 0.0)
     top = hits[:SIGNAL_PASSAGES]
     top_tokens = [set(tokenize(h.chunk.text)) for h in top]
+    if language and lacks_language(snapshot, language):
+        # A word the dictionary cannot translate can only be found in its own language, which this corpus lacks:
+        # it is neither known nor unknown ("Broncos" against Chinese paragraphs; a Latin name the corpus writes as
+        # it is, "NVIDIA", is still found). Counted as unknown, it refused cross-language questions: XQuAD en→zh
+        # answered 0.530 → 0.585 without it, at the same off-topic rate (docs/experiments.md).
+        terms = tuple((g, w) for g, w in terms if len(g) > 1 or any(t in doc_freq for t in g)) or tuple(terms)
+        entity_groups = [g for g in entity_groups if len(g) > 1]
     offset = {h.row: cross_offset if cross_offset and language_group(h.chunk.lang) != language_group(language)
               else 0.0 for h in top}
     # Raw (uncentred) cosine of the question and its best top passage: centring would need a mean for a language
@@ -153,14 +167,10 @@ class AbstentionModel:
         self.meta = data
 
     def cross_offset(self, snapshot: IndexSnapshot, language: str) -> float:
-        """The offset for a question in `language` on `snapshot`: its measured value when the index has fewer
-        than MIN_LANG_ROWS passages in that language (too few for a mean of their own in rag/transform.py, and
-        for the fit's bilingual scale), else 0: where the question's language is present, the model reads the
+        """The offset for a question in `language` on `snapshot`: its measured value where the index lacks that
+        language (`lacks_language`), else 0: where the question's language is present, the model reads the
         cosines on the scale it was fitted on."""
-        group = language_group(language)
-        if snapshot.language_rows.get(group, 0) >= MIN_LANG_ROWS:
-            return 0.0
-        return self.cross_offsets.get(group, 0.0)
+        return self.cross_offsets.get(language_group(language), 0.0) if lacks_language(snapshot, language) else 0.0
 
     def confidence(self, s: Signals) -> float:
         z = float(self.bias + self.weights @ ((np.array(s.vector()) - self.mean) / self.scale))

@@ -99,3 +99,27 @@ def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engin
     read = sub.signals(result)
     sub.abstention.cross_offsets = dict(model.cross_offsets)
     assert sub.signals(result) == read
+
+
+def test_an_untranslatable_word_is_not_unknown_to_a_corpus_without_its_language(engine: Engine, tmp_path: Path) -> None:
+    """"Zorblax" has no translation: the bilingual reports could hold it and do not, so it is unknown there; the
+    Chinese report alone could only hold it in English, so there it counts neither way."""
+    from eval.calibrate import other_language_docs
+    from rag.abstain import lacks_language
+    from rag.index import build_index
+
+    chinese = set(other_language_docs(engine, "en"))
+    settings = engine.settings.model_copy(update={"index_dir": tmp_path})
+    sub = Engine(settings, engine.embedder,
+                 build_index([d for d in engine.documents() if d.id in chinese], engine.embedder, settings,
+                             engine.snapshot))
+    assert lacks_language(sub.snapshot, "en") and not lacks_language(engine.snapshot, "en")
+    named, plain = "What did Zorblax find about NVIDIA adoption?", "What did they find about NVIDIA adoption?"
+
+    def unknown(e: Engine, question: str) -> float:
+        return e.signals(e.search(question, 10)).unknown
+
+    assert unknown(engine, named) > unknown(engine, plain)
+    assert unknown(sub, named) == unknown(sub, plain) < 1.0
+    # a word with a translation the corpus lacks is still unknown: 足球 is nowhere in the Chinese report
+    assert unknown(sub, "What did they find about football adoption?") > unknown(sub, plain)
