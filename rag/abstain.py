@@ -124,9 +124,10 @@ def signals(snapshot: IndexSnapshot, question_vector: npt.NDArray[np.float32],
     top_tokens = [set(tokenize(h.chunk.text)) for h in top]
     if language and lacks_language(snapshot, language):
         # A word the dictionary cannot translate can only be found in its own language, which this corpus lacks:
-        # it is neither known nor unknown ("Broncos" against Chinese paragraphs; a Latin name the corpus writes as
-        # it is, "NVIDIA", is still found). Counted as unknown, it refused cross-language questions: XQuAD en→zh
-        # answered 0.530 → 0.585 without it, at the same off-topic rate (docs/experiments.md).
+        # it counts in neither the unknown share, the coverage nor the names ("Broncos" against Chinese
+        # paragraphs; a Latin name the corpus writes as it is, "NVIDIA", is still found). Counted as unknown, it
+        # refused cross-language questions: XQuAD en→zh answered 0.530 → 0.585 without it, at the same off-topic
+        # rate (docs/experiments.md).
         terms = tuple((g, w) for g, w in terms if len(g) > 1 or any(t in doc_freq for t in g)) or tuple(terms)
         entity_groups = [g for g in entity_groups if len(g) > 1]
     offset = {h.row: cross_offset if cross_offset and language_group(h.chunk.lang) != language_group(language)
