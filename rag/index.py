@@ -81,12 +81,14 @@ class IndexSnapshot:
     glossed: BM25Store | None = None  # BM25 over the English glosses of Chinese chunks (other rows empty)
     latent: sparse.csr_matrix | None = None  # latent-term rows of the chunks (LatentTermEncoder), row i ↔ chunks[i]
     chunk_langs: npt.NDArray[np.str_] = field(init=False)
-    language_rows: dict[str, int] = field(init=False)  # passages per language group (Japanese counted with Chinese)
+    # Each chunk's service language (rag/retrieval.py, language_group): "zh" for Chinese and Japanese, else "en"
+    chunk_groups: npt.NDArray[np.str_] = field(init=False)
+    language_rows: dict[str, int] = field(init=False)  # chunks per service language
 
     def __post_init__(self) -> None:
         self.chunk_langs = np.array([c.lang for c in self.chunks], dtype="<U5")
-        groups, counts = np.unique(np.where(np.isin(self.chunk_langs, ("zh", "ja")), "zh", self.chunk_langs),
-                                   return_counts=True)
+        self.chunk_groups = np.where(np.isin(self.chunk_langs, ("zh", "ja")), "zh", "en")
+        groups, counts = np.unique(self.chunk_groups, return_counts=True)
         self.language_rows = {str(g): int(n) for g, n in zip(groups.tolist(), counts.tolist(), strict=True)}
         if self.sentences is None:
             self.sentences = SentenceIndex.empty(self.vectors.shape[1] if self.vectors.ndim == 2 else 0)

@@ -198,7 +198,7 @@ def language_lists(snapshot: IndexSnapshot, query: PreparedQuery,
     sides are mean-centred per language first (rag/transform.py).
     """
     q_lang = language_group(query.langs[0])
-    groups = np.where(np.isin(snapshot.chunk_langs, ("zh", "ja")), "zh", "en")  # language_group, vectorised
+    groups = snapshot.chunk_groups
     pool = min(len(snapshot.chunks), DENSE_POOL)
     out: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
     for lang in ("en", "zh"):

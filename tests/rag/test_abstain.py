@@ -1,12 +1,12 @@
 """Calibrated abstention on the real index: the shipped model matches the signals, and refuses off-topic questions."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from rag.abstain import FEATURES, MODEL_FILE, AbstentionModel, Signals
 from rag.engine import Engine
+from rag.index import IndexSnapshot
 from rag.retrieval import Hit
 
 
@@ -71,20 +71,33 @@ def test_cross_language_passages_get_the_offset_and_own_language_ones_do_not(eng
     assert read(chinese, 0.05) == read(chinese, 0.0)
 
 
-def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engine: Engine, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def chinese_only(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> IndexSnapshot:
+    """An index of the Chinese report alone (vectors reused from the shipped corpus's index)."""
+    from eval.calibrate import other_language_docs
+    from rag.index import build_index
+
+    chinese = set(other_language_docs(engine, "en"))
+    settings = engine.settings.model_copy(update={"index_dir": tmp_path_factory.mktemp("chinese-only")})
+    return build_index([d for d in engine.documents() if d.id in chinese], engine.embedder, settings, engine.snapshot)
+
+
+def _engine_on(engine: Engine, snapshot: IndexSnapshot) -> Engine:
+    return Engine(engine.settings.model_copy(update={"index_dir": snapshot.path.parent.parent}), engine.embedder,
+                  snapshot)
+
+
+def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engine: Engine,
+                                                                           chinese_only: IndexSnapshot) -> None:
     """On the bilingual corpus the model reads cosines as fitted; on the Chinese report alone an English question's
     cosines are all cross-language ones, and more of the gold questions that report answers are answered."""
-    from eval.calibrate import other_language_docs
     from eval.gold import load_gold
-    from rag.index import build_index
 
     model = engine.abstention
     assert model.cross_offsets.get("zh", 0) > 0 and model.cross_offsets.get("en", 0) > 0
     assert model.cross_offset(engine.snapshot, "zh") == model.cross_offset(engine.snapshot, "en") == 0.0
-    chinese = set(other_language_docs(engine, "en"))
-    docs = [d for d in engine.documents() if d.id in chinese]
-    settings = engine.settings.model_copy(update={"index_dir": tmp_path})
-    sub = Engine(settings, engine.embedder, build_index(docs, engine.embedder, settings, engine.snapshot))
+    chinese = set(chinese_only.documents)
+    sub = _engine_on(engine, chinese_only)
     assert sub.abstention.cross_offset(sub.snapshot, "en") == model.cross_offsets["en"]
     asked = [r.question for r in load_gold() if r.language == "en" and r.answerable
              and all({e.doc_id, *(a.doc_id for a in e.also)} & chinese for e in r.evidence)]
@@ -101,18 +114,13 @@ def test_the_offset_applies_only_to_a_corpus_without_the_question_language(engin
     assert sub.signals(result) == read
 
 
-def test_an_untranslatable_word_is_not_unknown_to_a_corpus_without_its_language(engine: Engine, tmp_path: Path) -> None:
+def test_an_untranslatable_word_is_not_unknown_to_a_corpus_without_its_language(engine: Engine,
+                                                                               chinese_only: IndexSnapshot) -> None:
     """"Zorblax" has no translation: the bilingual reports could hold it and do not, so it is unknown there; the
     Chinese report alone could only hold it in English, so there it counts neither way."""
-    from eval.calibrate import other_language_docs
     from rag.abstain import lacks_language
-    from rag.index import build_index
 
-    chinese = set(other_language_docs(engine, "en"))
-    settings = engine.settings.model_copy(update={"index_dir": tmp_path})
-    sub = Engine(settings, engine.embedder,
-                 build_index([d for d in engine.documents() if d.id in chinese], engine.embedder, settings,
-                             engine.snapshot))
+    sub = _engine_on(engine, chinese_only)
     assert lacks_language(sub.snapshot, "en") and not lacks_language(engine.snapshot, "en")
     named, plain = "What did Zorblax find about NVIDIA adoption?", "What did they find about NVIDIA adoption?"
 
