@@ -286,6 +286,9 @@ class QueryExpander:
         else:
             senses = self._phrase_to_chinese(tok, en_zh) or []
             senses += [e for s in senses for e in self.gloss_zh_en.get(normalize(s), [])]
+            # "mongolian" is also found as the place the reports name ("Mongolia"), in either language
+            if (place := place_of(tok)) is not None:
+                senses += [place[0], *place[1][:MAX_SENSES]]
             # A lone Chinese character from a translation (加国 "Canada" → 加 + 国) is a morpheme found in
             # countless unrelated words, not a translation: it would make "Canada" look covered by any passage.
             return {tok, *(t for s in senses for t in tokenize(s) if not (len(t) == 1 and _HAN_RE.match(t)))}
@@ -354,7 +357,12 @@ class QueryExpander:
     def _phrase_to_chinese(self, phrase: str, en_zh: dict[str, list[str]]) -> list[str] | None:
         if re.fullmatch(r"[0-9][0-9.,%]*", phrase):
             return [phrase]
-        forms = list(_english_forms(phrase))
+        found = self._forms_to_chinese(list(_english_forms(phrase)), en_zh)
+        if found is None and " " not in phrase and (place := place_of(phrase)) is not None:
+            found = place[1][:MAX_SENSES]
+        return found
+
+    def _forms_to_chinese(self, forms: list[str], en_zh: dict[str, list[str]]) -> list[str] | None:
         # The glossary first, in any of the phrase's forms: it lists "radiologist", a question asks about
         # "radiologists", and CC-CEDICT has neither.
         for form in forms:
@@ -387,6 +395,45 @@ def _english_forms(phrase: str) -> Iterable[str]:
                          ("ier", "y"), ("er", ""), ("est", "")):
         if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
             yield phrase[: -len(suffix)] + repl
+
+
+# A demonym's endings and what its place name ends with instead: "mongolian" → "mongolia", "brazilian" → "brazil",
+# "italian" → "italy", "ukrainian" → "ukraine", "japanese" → "japan", "israeli" → "israel".
+_DEMONYM_ENDINGS = (("n", ""), ("an", ""), ("ian", ""), ("ian", "y"), ("ian", "e"), ("ese", ""), ("i", ""))
+
+
+def place_of(word: str) -> tuple[str, list[str]] | None:
+    """The place a demonym is made from ("mongolian" → "mongolia") with its Chinese names (蒙古, 蒙古国), or None.
+
+    CC-CEDICT has "Mongolia" but not "Mongolian", so a question about "the Mongolian baby" neither translated nor
+    matched a report writing "Mongolia": its name read as missing from the reports and the question was refused.
+    A stripped ending counts only where the dictionary translates the rest as a place (a word of two or more
+    characters that jieba tags `ns`), and only those senses are kept: "clinician" does not become "clinic", nor
+    "human" "hum", nor "chinese" "chin" (颐), and "japan" is 日本, not 内地. A plural ("mongolians") is read
+    through its singular. Translation falls back to it only for a word without an entry of its own; a question
+    term's group (`QueryExpander.token_group`) always takes the place too ("japanese": 日文, and 日本).
+    """
+    _, en_zh = _cedict()
+    places = _place_words()
+    word = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    for ending, repl in _DEMONYM_ENDINGS:
+        if not word.endswith(ending) or len(word) - len(ending) < 3 or word.endswith("ii"):
+            continue
+        base = word[: -len(ending)] + repl
+        names = [s for s in en_zh.get(base, ()) if len(s) > 1 and s in places]
+        if base != word and names:
+            return base, names
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _place_words() -> frozenset[str]:
+    """Words jieba's dictionary tags as place names (`ns`): 蒙古, 巴西, 意大利."""
+    import jieba
+
+    with jieba.get_dict_file() as f:
+        rows = (line.decode("utf-8").split() for line in f)
+        return frozenset(r[0] for r in rows if len(r) == 3 and r[2] == "ns")
 
 
 def _most_common(words: list[str], freq: dict[str, int]) -> list[str]:

@@ -42,6 +42,14 @@ def test_a_phone_apostrophe_reads_as_the_typewriter_one(engine: Engine) -> None:
     assert (ascii_signals.unknown, ascii_signals.coverage) == (phone_signals.unknown, phone_signals.coverage)
 
 
+def test_a_demonym_finds_the_place_the_report_names(engine: Engine) -> None:
+    """Report 003 writes "Mongolia"; "the Mongolian baby" read as a name the reports lack, and was refused."""
+    result = engine.search("How much did the liver transplant for the Mongolian baby cost?", 5)
+    assert engine.signals(result).entity_missing == 0.0
+    answer = engine.ask("How much did the liver transplant for the Mongolian baby cost?")
+    assert answer.answered and any("200,000 yuan" in q.text for q in answer.quotes)
+
+
 @pytest.mark.parametrize("question", ["한국 의료 AI 시장 규모는?", "Сколько медицинских ИИ-устройств одобрило FDA?"])
 def test_words_of_an_alphabet_no_report_uses_count_as_unknown(engine: Engine, question: str) -> None:
     """They were dropped by the tokenizer, so "AI" or "FDA" alone made the question look fully covered, and the

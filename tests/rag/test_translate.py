@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rag.text import tokenize
-from rag.translate import QueryExpander, _cedict
+from rag.translate import QueryExpander, _cedict, place_of
 
 
 def test_chinese_question_is_translated_word_by_word_into_english() -> None:
@@ -140,3 +140,20 @@ def test_aliases_lift_the_table_row_that_writes_the_name_out(engine) -> None:  #
         return next(i for i, row in enumerate(order) if "13.26" in snapshot.chunks[row].text)
 
     assert table_rank(f"{question} {engine.expander.aliases(question, 'en')}") < table_rank(question)
+
+
+def test_a_demonym_the_dictionary_lacks_is_read_as_its_place() -> None:
+    """CC-CEDICT has "Mongolia" but not "Mongolian": the word neither translated nor matched "Mongolia" in a report."""
+    expander = QueryExpander()
+    assert place_of("mongolian") == ("mongolia", ["蒙古", "蒙古国"])
+    assert place_of("brazilians") is not None and place_of("brazilians")[0] == "brazil"  # type: ignore[index]
+    assert {"mongolia", "蒙古"} <= expander.token_group("mongolian")
+    assert "蒙古" in expander.to_chinese("the mongolian baby").split()
+    assert {"japan", "日本"} <= expander.token_group("japanese")  # beside its own senses (日文)
+
+
+def test_only_a_place_counts_as_a_demonyms_stem() -> None:
+    """The stripped ending must leave a word the dictionary translates as a place name of two or more characters."""
+    for word in ("clinician", "human", "chinese", "pediatrician", "median", "woman", "german", "raouliii"):
+        assert place_of(word) is None, word
+    assert "chin" not in QueryExpander().token_group("chinese")
