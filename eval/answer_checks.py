@@ -2,8 +2,8 @@
 `python -m eval.answer_checks [--data DIR] [--out DIR]`.
 
 Each SQuAD-format question (SQuAD-minus-XQuAD, XQuAD en / zh, CMRC 2018, DRCD) that a check reads as asking for an
-amount, a date, a sum of money or a name is paired with the sentence of its own paragraph that holds the answer
-span, which answers it by construction. A check that finds nothing it asks for in that sentence (for the year rule,
+amount, a date, a sum of money, a span of time or a name is paired with the sentence of its own paragraph that holds
+the answer span, which answers it by construction. A check that finds nothing it asks for in that sentence (for the year rule,
 in its paragraph) would refuse an answerable question: every refusal counted here is a false one. Run it before
 changing a check: the money check's first version refused 5 of the 51 money questions, the name check's first one
 110 of SQuAD's 1,192 "who"/"which" questions (docs/experiments.md).
@@ -32,7 +32,8 @@ SETS = {"squad": ("squad/squad1.1.dev.minus-xquad.json", "squad-minus-xquad en")
         "cmrc": ("cmrc2018/cmrc2018_dev.json", "cmrc2018 zh"), "drcd": ("drcd/DRCD_dev.json", "drcd zh-Hant")}
 EXAMPLES = 5  # wrongly refused questions listed per set and check
 # The checks rag/figures.py `answer_checks` hands out, in its order; the report's "figure" is the amount check.
-CHECKS: dict[Kind, str] = {"amount": "figure", "date": "date", "money": "money", "name": "name"}
+CHECKS: dict[Kind, str] = {"amount": "figure", "date": "date", "money": "money", "duration": "duration",
+                            "name": "name"}
 
 
 @dataclass

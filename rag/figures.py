@@ -5,9 +5,10 @@ reads like an answerable one to every abstention signal, which measure how well 
 When no sentence the answer would quote holds a figure, the reports discuss the subject without giving the amount
 (a market study's sample that prints "US$ XX billion", a rate for one year when another is asked), and quoting
 those sentences would be a guess. The same holds for a date ("When do the EU AI Act's obligations start
-applying…?" answered with a sentence that the Act classes medical AI as high-risk), and for a price or fee, which
-only a sum of money answers, not a clock time or a duration, and for a question asking which hospitals, countries or
-companies, which only names answer ("with seven participating hospitals" does not). Only the question's own
+applying…?" answered with a sentence that the Act classes medical AI as high-risk), for a price or fee, which only
+a sum of money answers, not a clock time or a duration, for how long something takes, which a count does not
+answer, and for a question asking which hospitals, countries or companies, which only names answer ("with seven
+participating hospitals" does not). Only the question's own
 figures, dates and names are set aside: "from 2025 to 2030" in the question is no answer to it.
 """
 
@@ -176,6 +177,53 @@ def gives_money(sentence: str, question: str = "") -> bool:
     return _MONEY.search(text) is not None or bool(_CHANGE.search(question) and _RATE.search(text))
 
 
+# A question asking how long something takes or lasts: its answer is a span of time, not any number ("How long does
+# the NMPA take to approve a Class III AI imaging device?" was answered with the count of 132 approvals, a near
+# miss). "how long" alone also asks for lengths ("How long is the river?"), so it counts only with a verb of time;
+# 几月 and 几号 ask for a date (DATE_QUESTION).
+_TIME_UNITS_EN = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|nights?)"
+DURATION_QUESTION = re.compile(
+    rf"\bhow many {_TIME_UNITS_EN}\b|\bhow much (?:time|longer)\b|\bhow soon\b"
+    r"|\bhow long\b(?=[^?]*\b(?:take[sn]?|took|taking|wait(?:s|ed|ing)?|stay(?:s|ed|ing)?|last(?:s|ed|ing)?|"
+    r"spen[dt]|spending|needs?|needed|until|before|after|ago|live[sd]?|survive[sd]?|recover(?:y|s|ed)?)\b)"
+    r"|多长时间|多久(?!一次)|多少(?:年|个月|周|个?星期|天|小时|分钟|秒)"
+    r"|(?<![哪好几元那这头来近])几(?:个月|年|周|个?星期|天|个?小时|分钟|秒)",
+    re.IGNORECASE)
+# A span of time: a number or number word before a unit ("six-hour", "2 seconds", "a few weeks", "30分钟内", "两年",
+# "5.15亿年"), a unit alone in the plural ("within minutes", "for years"), a clock reading ("with 3:08 left"), how often
+# ("every year", 每年), until when ("until the 19th century", 直到), or a word for one ("overnight", 当天, 次日). A year
+# before 年 is a date (2025年), not a span. Each was a public set's answer sentence the first version refused
+# (`python -m eval.answer_checks`, docs/experiments.md).
+_SPAN_EN = re.compile(
+    rf"(?:\d[\d.,]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    rf"forty|fifty|sixty|hundred|few|several|couple of|half an?|a half))\s?-?\s?{_TIME_UNITS_EN}\b"
+    r"|\b(?:seconds|minutes|hours|days|weeks|months|years|decades)\b|\b(?:overnight|same-day|next-day|instantly|"
+    r"immediately|real[- ]time|annually|yearly|monthly|weekly|daily|until|till)\b"
+    rf"|\b(?:every|each|per|a) {_TIME_UNITS_EN}\b|\b\d{{1,2}}:\d\d\b",
+    re.IGNORECASE)
+_SPAN_ZH = re.compile(r"(?<![\d.])(?!(?:19|20)\d\d年)[\d.〇零一二两三四五六七八九十百千万亿几数半多]+[余来]?\s?(?:个)?"
+                      r"(?:年|月|周|星期|天|日|小时|分钟|秒|赛季|学期)|半[年天]|每(?:年|个?月|周|星期|天|日|小时)"
+                      r"|当天|当日|次日|隔天|隔日|即时|实时|立即|马上|秒级|分钟级|直到|直至|一直到|\d{1,2}[:：]\d\d")
+
+
+def asks_for_duration(question: str) -> bool:
+    return DURATION_QUESTION.search(to_simplified(normalize(question))) is not None
+
+
+# Time saved is answered by a rate as well as by a span ("cuts reading time by 53%").
+_SAVING = re.compile(r"\b(?:sav(?:e|es|ed|ing)|cut|cuts|reduc(?:e|es|ed|ing)|shorten(?:s|ed)?|faster|quicker|speed)\b"
+                     r"|节省|节约|缩短|减少|加快|提速|更快", re.IGNORECASE)
+
+
+def gives_duration(sentence: str, question: str = "") -> bool:
+    """Whether `sentence` states a span of time ("a six-hour procedure", "within 30 minutes", "两年", "次日达"), or,
+    for a question about time saved, a rate."""
+    text = to_simplified(normalize(sentence))
+    if _SPAN_EN.search(text) is not None or _SPAN_ZH.search(text) is not None:
+        return True
+    return bool(_SAVING.search(to_simplified(normalize(question))) and _RATE.search(text))
+
+
 # A question asking which places, organisations or people: its answer is one or more names. "Which seven hospitals
 # took part…?" answered with "…launched in 2019 with seven participating hospitals" names none, though every signal
 # reads the passage as on topic (a calibration near miss). Only such nouns after "which"/"what" (up to two modifiers,
@@ -224,7 +272,7 @@ def gives_name(sentence: str, known: AbstractSet[str]) -> bool:
     return False
 
 
-Kind = Literal["amount", "date", "money", "name"]
+Kind = Literal["amount", "date", "money", "duration", "name"]
 # Whether a sentence (quoted from the passage given second) gives what one check asks for.
 Gives = Callable[[str, str], bool]
 
@@ -241,6 +289,8 @@ def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple
         checks.append(("date", lambda sentence, _: gives_date(sentence, question)))
     if asks_for_money(question):
         checks.append(("money", lambda sentence, _: gives_money(sentence, question)))
+    if asks_for_duration(question):
+        checks.append(("duration", lambda sentence, _: gives_duration(sentence, question)))
     if asks_for_name(question):
         known = set(tokenize(question)) | set(translations)
         checks.append(("name", lambda sentence, _: gives_name(sentence, known)))

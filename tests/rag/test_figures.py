@@ -6,9 +6,11 @@ from rag.figures import (
     answer_checks,
     asks_for_amount,
     asks_for_date,
+    asks_for_duration,
     asks_for_money,
     asks_for_name,
     gives_date,
+    gives_duration,
     gives_figure,
     gives_money,
     gives_name,
@@ -262,3 +264,38 @@ def test_a_question_calls_for_the_checks_of_what_it_asks_and_a_name_check_reads_
     assert kind == "name"
     assert not gives("Shanghai followed in 2023 with a pilot covering 13 hospitals.", "")
     assert gives("Shanghai's Renji Hospital joined in 2023.", "")
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("How long does the NMPA take to approve a device?", True), ("How many weeks did the family stay?", True),
+    ("How soon can I see a specialist?", True), ("要等多久？", True), ("研发周期能压缩到几年？", True),
+    ("送到要多长时间？", True),
+    ("How long is the Amazon river?", False),  # a length
+    ("在国内看专科要排好几个月，去中国看病会不会快一点？", False),  # 好几个月 says, not asks
+    ("大曲车站设站于几几年？", False), ("抗日战争是在西元几年结束?", False),  # which year: a date
+    ("联合内阁会议多久一次？", False), ("未来几年的趋势如何？", False),
+])
+def test_questions_asking_for_a_span_of_time(question: str, asks: bool) -> None:
+    assert asks_for_duration(question) is asks
+
+
+def test_a_span_of_time_has_a_unit_and_a_year_or_a_count_is_none() -> None:
+    for sentence in ("surgeons performed a six-hour procedure", "很可能在30分钟内送达您门口", "京东健康次日达",
+                     "Shortens R&D cycle from 5-10 years to 2-3 years", "giving Denver a 24–10 lead with 3:08 left",
+                     "until the second quarter of the 19th century", "重庆得名迄今已八百余年", "距今5.15亿年的寒武纪",
+                     "每年举行一次联合内阁会议", "results within minutes"):
+        assert gives_duration(sentence), sentence
+    for sentence in ("2025年批准了132个AI医疗器械", "132 Class III AI medical devices", "cuts reading time by 53%"):
+        assert not gives_duration(sentence), sentence
+    # time saved is answered by a rate too
+    assert gives_duration("cuts reading time by 53%", "How much time does AI save radiologists?")
+
+
+def test_a_wait_the_reports_do_not_state_is_refused_and_a_delivery_time_they_state_is_answered(engine: Engine) -> None:
+    """The reports count the NMPA's approvals but never say how long one takes: the count of 132 was quoted as the
+    answer. They do say a delivery platform brings medicine within 30 minutes."""
+    wait = engine.ask("How long does the NMPA take on average to approve a Class III AI imaging device?")
+    assert not wait.answered and wait.missing == "figure"
+    delivery = engine.ask("在中国用外卖平台买药，大概多长时间能送到？")
+    assert delivery.answered and any("30分钟" in q.text for q in delivery.quotes)
+    assert [k for k, _ in answer_checks("How long did the transplant take?")] == ["amount", "duration"]
