@@ -4,9 +4,9 @@
 Each SQuAD-format question (SQuAD-minus-XQuAD, XQuAD en / zh, CMRC 2018, DRCD) that a check reads as asking for an
 amount, a date, a sum of money, a span of time or a name is paired with the sentence of its own paragraph that holds
 the answer span, which answers it by construction. A check that finds nothing it asks for in that sentence (for the
-year rule, in its paragraph) would refuse an answerable question: every refusal counted here is a false one. Run it before
-changing a check: the money check's first version refused 5 of the 51 money questions, the name check's first one
-110 of SQuAD's 1,192 "who"/"which" questions (docs/experiments.md).
+year rule, in its paragraph) would refuse an answerable question: every refusal counted here is a false one. Run it
+before changing a check: the money check's first version refused 5 of the 51 money questions, the name check's first
+one 110 of SQuAD's 1,192 "who"/"which" questions (docs/experiments.md).
 
 Writes `<out>/answer_checks.json` and `<out>/answer_checks.md` and prints the Markdown table.
 """
