@@ -50,6 +50,15 @@ def test_a_demonym_finds_the_place_the_report_names(engine: Engine) -> None:
     assert answer.answered and any("200,000 yuan" in q.text for q in answer.quotes)
 
 
+def test_a_name_split_from_a_glossary_word_keeps_the_words_translation(engine: Engine) -> None:
+    """蚂蚁阿福 is indexed as 蚂蚁 + 阿福; checked alone, 阿福 ("fortune") was missing from the English report that
+    writes "Ant Health Affu", and the Chinese question was refused while its English form was answered."""
+    question = "蚂蚁阿福的月活跃用户有多少？"
+    assert engine.signals(engine.search(question, 5)).entity_missing == 0.0
+    answer = engine.ask(question)
+    assert answer.answered and any("15 million monthly active users" in q.text for q in answer.quotes)
+
+
 @pytest.mark.parametrize("question", ["한국 의료 AI 시장 규모는?", "Сколько медицинских ИИ-устройств одобрило FDA?"])
 def test_words_of_an_alphabet_no_report_uses_count_as_unknown(engine: Engine, question: str) -> None:
     """They were dropped by the tokenizer, so "AI" or "FDA" alone made the question look fully covered, and the
