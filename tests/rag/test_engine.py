@@ -6,7 +6,7 @@ from rag.config import Settings
 from rag.embedders import Embedder
 from rag.engine import Engine
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.retrieval import Filters, Fusion, Hit, _sharp_order, fuse_rrf, search, top_rows
+from rag.retrieval import Filters, Fusion, Hit, _sharp_order, fuse_rrf, lexical_scores, plural, search, top_rows
 from tests.conftest import FDA_QUOTE
 
 FDA_EN = "How many AI-enabled medical devices has the FDA cleared?"
@@ -379,3 +379,13 @@ def test_how_many_passages_are_asked_for_changes_neither_their_order_nor_the_ans
         assert [h.row for h in fewer.hits] == [h.row for h in full.hits[:k]]
         assert (fewer.confidence, fewer.answered) == (full.confidence, full.answered)
     assert engine.ask("Is it cheaper to get treated in China?", top_k=3).answered
+
+
+def test_a_chinese_questions_translation_also_searches_the_english_plurals(engine: Engine) -> None:
+    """CC-CEDICT gives 医疗器械 as "medical device"; the reports write "medical devices". Only where asked for
+    (the translation's BM25 query, rag/retrieval.py language_lists): an English question is searched as written."""
+    as_written = lexical_scores(engine.snapshot, ["medical device"])
+    with_plurals = lexical_scores(engine.snapshot, ["medical device"], plurals=True)
+    assert (with_plurals >= as_written).all() and (with_plurals > as_written).any()
+    assert [plural(w) for w in ("device", "therapy", "tax", "hospitals", "设备", "ai")] == [
+        "devices", "therapies", "taxes", None, None, None]
