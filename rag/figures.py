@@ -8,8 +8,8 @@ those sentences would be a guess. The same holds for a date ("When do the EU AI 
 applying…?" answered with a sentence that the Act classes medical AI as high-risk), for a price or fee, which only
 a sum of money answers, not a clock time or a duration, for how long something takes, which a count does not
 answer, and for a question asking which hospitals, countries or companies, which only names answer ("with seven
-participating hospitals" does not). Only the question's own
-figures, dates and names are set aside: "from 2025 to 2030" in the question is no answer to it.
+participating hospitals" does not). Only the question's own figures, dates and names are set aside: "from 2025 to
+2030" in the question is no answer to it.
 """
 
 from __future__ import annotations
