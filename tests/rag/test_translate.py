@@ -157,3 +157,10 @@ def test_only_a_place_counts_as_a_demonyms_stem() -> None:
     for word in ("clinician", "human", "chinese", "pediatrician", "median", "woman", "german", "raouliii"):
         assert place_of(word) is None, word
     assert "chin" not in QueryExpander().token_group("chinese")
+
+
+def test_the_reports_metric_names_translate_both_ways() -> None:
+    """月活 (monthly active users), as patients and analysts write it, meets the reports' "monthly active users"."""
+    expander = QueryExpander()
+    assert {"monthly", "active", "users"} <= set(tokenize(expander.to_english("蚂蚁阿福有多少月活用户？")))
+    assert "月活跃用户" in expander.to_chinese("How many monthly active users does JD Health have?").split()
