@@ -161,9 +161,14 @@ _MONEY = re.compile(
     re.IGNORECASE)
 
 
-# A price that rose or fell is answered by a rate as well as by a sum ("risen by less than two percent per year").
+# A price that rose or fell is answered by a rate as well as by a sum ("risen by less than two percent per year"), and
+# a price compared with another by a ratio ("What is the cost of DeepSeek-R1 compared with GPT-4?": "at just 5% of
+# the operational cost"; "17 times that of").
 _CHANGE = re.compile(r"\b(?:increase|rise|rose|risen|grow|grew|drop|fall|fell|decline)|涨|增|降|跌", re.IGNORECASE)
+_COMPARED = re.compile(r"\b(?:compared?|comparison|versus|vs|relative to|than)\b|相比|比较|相对于|比起"
+                       r"|比[^，。？?]{1,8}?(?:高|低|多|少|贵|便宜|大|小)", re.IGNORECASE)
 _RATE = re.compile(r"%|\bpercent|百分之")
+_RATIO = re.compile(r"%|\bpercent|百分之|\b(?:times|fold|half)\b|倍|一半|几分之一|分之")
 
 
 def asks_for_money(question: str) -> bool:
@@ -172,9 +177,10 @@ def asks_for_money(question: str) -> bool:
 
 def gives_money(sentence: str, question: str = "") -> bool:
     """Whether `sentence` states a sum of money ("2,800 yuan ($400)", "USD 13.26 billion", "31.8亿元", "free"), or,
-    for a question about a price that changed, a rate."""
+    for a question about a price that changed, a rate, or about one price compared with another, a ratio."""
     text = to_simplified(normalize(sentence))
-    return _MONEY.search(text) is not None or bool(_CHANGE.search(question) and _RATE.search(text))
+    return (_MONEY.search(text) is not None or bool(_CHANGE.search(question) and _RATE.search(text))
+            or bool(_COMPARED.search(question) and _RATIO.search(text)))
 
 
 # A question asking how long something takes or lasts: its answer is a span of time, not any number ("How long does

@@ -169,6 +169,11 @@ def test_a_sum_of_money_has_a_currency_and_a_clock_time_or_a_duration_is_none() 
     # a price that rose or fell is answered by a rate too
     assert gives_money("has risen by less than two percent per year", "How much did the price of oil increase?")
     assert not gives_money("has risen by less than two percent per year", "How much does oil cost?")
+    # and a price compared with another by a ratio
+    assert gives_money("delivers GPT-4-level performance at just 5% of the operational cost",
+                       "What is the cost of DeepSeek-R1 compared with GPT-4?")
+    assert gives_money("17 times that of China's total", "美国的融资额比中国高多少？")
+    assert not gives_money("at just 5% of the operational cost", "What is the cost of DeepSeek-R1?")
 
 
 def test_a_fee_the_reports_do_not_state_is_refused_and_a_cost_they_state_is_answered(engine: Engine) -> None:
