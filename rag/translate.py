@@ -266,9 +266,21 @@ class QueryExpander:
                 pieces = tokenize(word)
                 if len(pieces) > 1 and word in self.gloss_zh_en:
                     for piece in pieces:
-                        glossed.setdefault(piece, set()).update(t for s in self.gloss_zh_en[word] for t in tokenize(s))
+                        glossed.setdefault(piece, set()).update(self._name_tokens(self.gloss_zh_en[word]))
         return [{tok} | glossed[tok] if tok in glossed else self.token_group(tok)
                 for tok in dict.fromkeys(tokenize(question))]
+
+    def _name_tokens(self, senses: list[str]) -> set[str]:
+        """A glossary word's translations as the tokens its pieces' term groups take: every token of the senses the
+        corpus holds whole ("ant health affu"), else only the tokens it lacks. A name's generic word must not make
+        the name look present: 医渡科技 is "Yidu Tech", and "tech" alone made it read as covered by the reports."""
+        tokens = [tokenize(s) for s in senses]
+        if not self.vocabulary:
+            return {t for toks in tokens for t in toks}
+        present = [toks for toks in tokens if all(t in self.vocabulary for t in toks)]
+        if present:
+            return {t for toks in present for t in toks}
+        return {t for toks in tokens for t in toks if t not in self.vocabulary}
 
     def phrase_group(self, phrase: str) -> set[str]:
         """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""

@@ -164,3 +164,12 @@ def test_the_reports_metric_names_translate_both_ways() -> None:
     expander = QueryExpander()
     assert {"monthly", "active", "users"} <= set(tokenize(expander.to_english("蚂蚁阿福有多少月活用户？")))
     assert "月活跃用户" in expander.to_chinese("How many monthly active users does JD Health have?").split()
+
+
+def test_a_split_names_pieces_take_only_the_words_the_corpus_lacks_when_it_lacks_the_name() -> None:
+    """医渡科技 is "Yidu Tech": a corpus with "tech" but no "yidu" does not hold the name, and its pieces must not
+    read as found through the generic word. A name the corpus holds whole keeps every word."""
+    groups = QueryExpander(vocabulary=frozenset({"tech", "ant", "health", "affu"})).term_groups("医渡科技是做什么的？")
+    assert groups[0] == {"医渡", "yidu"} and "tech" not in set().union(*groups[:2])
+    held = QueryExpander(vocabulary=frozenset({"ant", "health", "affu"})).term_groups("蚂蚁阿福是什么？")
+    assert {"ant", "health", "affu"} <= held[0]
