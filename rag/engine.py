@@ -333,17 +333,16 @@ class Engine:
             # with the phrase naming a report left out (rag/sources.py), the rest reads as a vaguer question, and
             # 3 of the 8 gold questions that name a report were refused (answerable refused 0.048 → 0.066).
             result = self.search(result.question, SEARCH_DEPTH, result.filters, snap, read_source=False)
-        groups = self.expander.term_groups(result.question)
+        groups = self.expander.token_groups(result.question)
         # A name's word with the question's own term group where it has one: that group knows the glossary word
         # it was split from (蚂蚁阿福 → 蚂蚁 + 阿福, both "ant health affu"), where the word alone translates as
         # 阿福 "fortune" and read as missing from an English report ("蚂蚁阿福的月活跃用户有多少？" was refused).
-        by_token = dict(zip(dict.fromkeys(tokenize(result.question)), groups, strict=True))
-        names = [by_token.get(tok) or self.expander.token_group(tok) for term in entity_terms(result.question)
+        names = [groups.get(tok) or self.expander.token_group(tok) for term in entity_terms(result.question)
                  for tok in tokenize(term) if self._doc_freq.get(tok, 0) < common]
         vector = result.question_vector
         if vector is None:
             vector = self._embed_queries([result.question])[0]
-        terms = result.terms or question_terms(snap, groups, self._doc_freq)
+        terms = result.terms or question_terms(snap, list(groups.values()), self._doc_freq)
         return signals(snap, vector, terms, (result.pool or result.hits)[:SEARCH_DEPTH], self._doc_freq, names,
                        result.language, self.abstention.cross_offset(snap, result.language))
 

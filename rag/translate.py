@@ -255,7 +255,11 @@ class QueryExpander:
         return self._llm_cache[key]
 
     def term_groups(self, question: str) -> list[set[str]]:
-        """One set per question token: the token plus the tokens of its translations.
+        """One set per question token: the token plus the tokens of its translations (`token_groups`, in order)."""
+        return list(self.token_groups(question).values())
+
+    def token_groups(self, question: str) -> dict[str, set[str]]:
+        """Each question token (in order) → the token plus the tokens of its translations.
 
         A glossary word that the index's tokenizer splits (英伟达 → 英 + 伟达) gives each piece the glossary's
         translation of the whole word ("nvidia"), not the dictionary senses of a fragment (伟达 → "attain").
@@ -267,8 +271,8 @@ class QueryExpander:
                 if len(pieces) > 1 and word in self.gloss_zh_en:
                     for piece in pieces:
                         glossed.setdefault(piece, set()).update(self._name_tokens(self.gloss_zh_en[word]))
-        return [{tok} | glossed[tok] if tok in glossed else self.token_group(tok)
-                for tok in dict.fromkeys(tokenize(question))]
+        return {tok: {tok} | glossed[tok] if tok in glossed else self.token_group(tok)
+                for tok in dict.fromkeys(tokenize(question))}
 
     def _name_tokens(self, senses: list[str]) -> set[str]:
         """A glossary word's translations as the tokens its pieces' term groups take: every token of the senses the
