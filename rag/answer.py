@@ -26,15 +26,16 @@ NOT_COVERED = {
     "en": "The reports don't cover this question, so no answer is given.",
     "zh": "这些报告没有涉及这个问题，因此无法给出回答。",
 }
-# A question asking for an amount or a date that the quoted sentences do not give (rag/figures.py): the reports
-# discuss the subject.
+# A question asking for an amount or a date that the quoted sentences do not give (rag/figures.py). Not "the reports
+# discuss this": the passages may only be near the subject ("Which Chinese company makes AI pathology tools?" when
+# no report discusses pathology), and the message must hold either way.
 NO_FIGURE = {
-    "en": "The reports discuss this but don't give the figure or date asked for, so no answer is given.",
-    "zh": "这些报告谈到了这个话题，但没有给出所问的数字或日期，因此无法给出回答。",
+    "en": "The passages closest to this question don't give the figure or date asked for, so no answer is given.",
+    "zh": "与这个问题最接近的段落没有给出所问的数字或日期，因此无法给出回答。",
 }
 NO_NAME = {
-    "en": "The reports discuss this but don't name the ones asked about, so no answer is given.",
-    "zh": "这些报告谈到了这个话题，但没有列出所问的名称，因此无法给出回答。",
+    "en": "The passages closest to this question don't name the ones asked about, so no answer is given.",
+    "zh": "与这个问题最接近的段落没有列出所问的名称，因此无法给出回答。",
 }
 # A question written in a language the service does not read (Korean, Russian, French…): its words are unknown
 # to every report, so "not covered" would be the wrong reason. Both languages: the question is in neither.

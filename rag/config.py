@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     figure_check: bool = Field(
         True, description="Refuse a question that asks for an amount (\"How many…\", \"多少…\") or a date "
         "(\"When did…\", \"哪一年…\"), or which hospitals, countries or companies (\"Which hospitals…\", \"哪几家…\"), "
-        "when no sentence the answer would quote gives one: the reports discuss the subject but not the figure or "
-        "the names (rag/figures.py).",
+        "when no sentence the answer would quote gives one: the closest passages are near the subject but do not "
+        "give the figure or the names (rag/figures.py).",
     )
     source_phrases: bool = Field(
         True, description="Read a phrase naming one of the reports (\"according to the NVIDIA survey\", "

@@ -34,11 +34,11 @@
         "Try rephrasing, or ask about AI in healthcare in the US or China, AI medical imaging, " +
         "medical tourism to China, or NVIDIA's survey.",
       noFigure: "The reports don't give this figure",
-      noFigureBody: "The reports discuss this subject, but none of the passages found gives the number or date " +
-        "asked for, so none is given rather than a guess. The closest passages are listed below.",
+      noFigureBody: "None of the passages closest to this question gives the number or date asked for, so none " +
+        "is given rather than a guess. Those passages are listed below.",
       noName: "The reports don't name these",
-      noNameBody: "The reports discuss this subject, but none of the passages found names the ones asked about, " +
-        "so none are given rather than a guess. The closest passages are listed below.",
+      noNameBody: "None of the passages closest to this question names the ones asked about, so none are given " +
+        "rather than a guess. Those passages are listed below.",
       unreadLanguage: "Please ask in English or Chinese",
       unreadLanguageBody: "The service reads questions in English and Chinese only; the closest passages it found " +
         "are listed below.",
@@ -91,9 +91,9 @@
       notCoveredBody: "五份报告中没有能回答这个问题的内容，因此不作猜测。可以换个说法，" +
         "或询问中美医疗AI、AI医学影像、赴华就医或NVIDIA调研相关的问题。",
       noFigure: "报告没有给出这个数字",
-      noFigureBody: "报告谈到了这个话题，但检索到的段落都没有给出所问的数字或日期，因此不作猜测。下面列出的是最接近的段落。",
+      noFigureBody: "与这个问题最接近的段落都没有给出所问的数字或日期，因此不作猜测。下面列出的就是这些段落。",
       noName: "报告没有列出这些名称",
-      noNameBody: "报告谈到了这个话题，但检索到的段落都没有列出所问的名称，因此不作猜测。下面列出的是最接近的段落。",
+      noNameBody: "与这个问题最接近的段落都没有列出所问的名称，因此不作猜测。下面列出的就是这些段落。",
       unreadLanguage: "请用英文或中文提问",
       unreadLanguageBody: "本服务只读取英文和中文的问题；下面列出的是检索到的最接近的段落。",
       citeLabel: "出处 {n}",
