@@ -165,7 +165,7 @@ def _load_glossary(lines: GlossaryLines) -> tuple[dict[str, list[str]], dict[str
         for e in ens:
             en_zh[e].extend(z for z in zhs if z not in en_zh[e])
         for z in zhs:
-            zh_en[normalize(z)].append(ens[0])
+            zh_en[normalize(z)].extend(e for e in ens if e not in zh_en[normalize(z)])
     return dict(en_zh), dict(zh_en)
 
 
@@ -298,7 +298,9 @@ class QueryExpander:
         """A token, its translations, and the glossary's back-translations ("chinese" → 中国 → "china")."""
         zh_en, en_zh = _cedict()
         if _HAN_RE.search(tok):
-            senses = self._word_to_english(tok, zh_en)
+            senses = self.gloss_zh_en.get(tok) or self._word_to_english(tok, zh_en)
+            if (spelled := self._known_pinyin(tok)) is not None:
+                senses = [*senses, spelled]
         else:
             senses = self._phrase_to_chinese(tok, en_zh) or []
             senses += [e for s in senses for e in self.gloss_zh_en.get(normalize(s), [])]
@@ -325,7 +327,15 @@ class QueryExpander:
                     out.append(w)
                 continue
             out.extend(self._word_to_english(w, zh_en))
+            if (spelled := self._known_pinyin(w)) is not None:
+                out.append(spelled)
         return " ".join(dict.fromkeys(out))
+
+    def _known_pinyin(self, word: str) -> str | None:
+        """A Chinese word's pinyin when the corpus writes it ("仁济" → "renji", "康康" → "kangkang"): English
+        text spells Chinese names in pinyin, which no dictionary sense gives (仁济 read as "humane aid")."""
+        spelled = pinyin(word)
+        return spelled if spelled is not None and spelled in self.vocabulary else None
 
     def _word_to_english(self, word: str, zh_en: dict[str, list[str]]) -> list[str]:
         if word in self.gloss_zh_en:
@@ -440,6 +450,18 @@ def place_of(word: str) -> tuple[str, list[str]] | None:
         if base != word and names:
             return base, names
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def pinyin(word: str) -> str | None:
+    """A word of two or more Chinese characters spelled in toneless pinyin as one word, as English text writes
+    Chinese names ("仁济" → "renji", "美团" → "meituan"); None for anything else. pypinyin reads a character by its
+    phrase (重庆 is "chongqing"), which a character-by-character dictionary reading would not."""
+    from pypinyin import lazy_pinyin
+
+    if len(word) < 2 or not all(_HAN_RE.match(ch) for ch in word):
+        return None
+    return "".join(lazy_pinyin(word))
 
 
 @functools.lru_cache(maxsize=1)

@@ -173,3 +173,29 @@ def test_a_split_names_pieces_take_only_the_words_the_corpus_lacks_when_it_lacks
     assert groups[0] == {"医渡", "yidu"} and "tech" not in set().union(*groups[:2])
     held = QueryExpander(vocabulary=frozenset({"ant", "health", "affu"})).term_groups("蚂蚁阿福是什么？")
     assert {"ant", "health", "affu"} <= held[0]
+
+
+def test_a_chinese_name_is_also_read_in_the_pinyin_the_corpus_spells_it_with() -> None:
+    """English reports spell Chinese names in pinyin ("Renji Hospital", the "Kangkang" platform); no dictionary
+    sense gives that (仁济 read as "humane"), so a Chinese question about them missed the English passages."""
+    expander = QueryExpander(vocabulary=frozenset({"renji", "kangkang", "hospital"}))
+    groups = expander.token_groups("仁济医院和康康平台")
+    assert "renji" in groups["仁济"] and "kangkang" in groups["康康"]
+    assert {"renji", "kangkang"} <= set(expander.to_english("仁济医院和康康平台").split())
+    assert "yiyuan" not in groups["医院"]  # a spelling the corpus does not hold adds nothing
+    assert "renji" not in QueryExpander().to_english("仁济医院")  # nor without a corpus vocabulary (passage glosses)
+
+
+def test_pinyin_reads_a_character_by_its_word_and_spells_only_chinese_words() -> None:
+    from rag.translate import pinyin
+
+    assert pinyin("重庆") == "chongqing" and pinyin("美团") == "meituan"
+    assert pinyin("药") is None and pinyin("AI医疗") is None
+
+
+def test_a_chinese_glossary_word_is_found_under_each_english_name_of_its_entry() -> None:
+    """The glossary lists "United States|U.S.|US|America|American" for 美国; a term group that took only the first
+    name found no English passage writing "U.S.", so a Chinese question about the US looked uncovered."""
+    expander = QueryExpander()
+    assert {"united", "states", "us", "america"} <= expander.token_groups("美国批准了多少？")["美国"]
+    assert "united states" in expander.to_english("美国批准了多少？")  # the translation still names the entry once
