@@ -332,10 +332,14 @@ class QueryExpander:
         return " ".join(dict.fromkeys(out))
 
     def _known_pinyin(self, word: str) -> str | None:
-        """A Chinese word's pinyin when the corpus writes it ("仁济" → "renji", "康康" → "kangkang"): English
-        text spells Chinese names in pinyin, which no dictionary sense gives (仁济 read as "humane aid")."""
-        spelled = pinyin(word)
-        return spelled if spelled is not None and spelled in self.vocabulary else None
+        """A Chinese word's pinyin when the corpus writes it ("仁济" → "renji", "康康" → "kangkang"), or a person's
+        given name after a one-character surname ("王春明" → "chunming", written "Wang Chunming"): English text
+        spells Chinese names in pinyin, which no dictionary sense gives (仁济 read as "humane aid")."""
+        for part in (word, word[1:] if len(word) >= 3 else ""):
+            spelled = pinyin(part)
+            if spelled is not None and spelled in self.vocabulary:
+                return spelled
+        return None
 
     def _word_to_english(self, word: str, zh_en: dict[str, list[str]]) -> list[str]:
         if word in self.gloss_zh_en:

@@ -183,6 +183,8 @@ def test_a_chinese_name_is_also_read_in_the_pinyin_the_corpus_spells_it_with() -
     assert "renji" in groups["仁济"] and "kangkang" in groups["康康"]
     assert {"renji", "kangkang"} <= set(expander.to_english("仁济医院和康康平台").split())
     assert "yiyuan" not in groups["医院"]  # a spelling the corpus does not hold adds nothing
+    # a person's given name, which English writes apart from the surname ("Wang Chunming")
+    assert "chunming" in QueryExpander(vocabulary=frozenset({"chunming"})).token_groups("王春明负责什么？")["王春明"]
     assert "renji" not in QueryExpander().to_english("仁济医院")  # nor without a corpus vocabulary (passage glosses)
 
 
