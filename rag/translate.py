@@ -331,6 +331,16 @@ class QueryExpander:
                 out.append(spelled)
         return " ".join(dict.fromkeys(out))
 
+    @functools.cached_property
+    def _spelled_words(self) -> dict[str, list[str]]:
+        """Pinyin → the corpus's Chinese words spelled so ("renji" → 仁济): the way back for an English question
+        naming what a Chinese passage writes in characters. Built on first use (about 1 s per 100,000 words)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(self.vocabulary):
+            if (spelled := pinyin(word)) is not None:
+                out[spelled].append(word)
+        return dict(out)
+
     def _known_pinyin(self, word: str) -> str | None:
         """A Chinese word's pinyin when the corpus writes it ("仁济" → "renji", "康康" → "kangkang"), or a person's
         given name after a one-character surname ("王春明" → "chunming", written "Wang Chunming"): English text
@@ -390,6 +400,9 @@ class QueryExpander:
         found = self._forms_to_chinese(list(_english_forms(phrase)), en_zh)
         if found is None and " " not in phrase and (place := place_of(phrase)) is not None:
             found = place[1][:MAX_SENSES]
+        if found is None and " " not in phrase:
+            # A name the dictionary lacks, spelled in pinyin ("renji", "kangkang"): the corpus's word spelled so.
+            found = self._spelled_words.get(phrase)
         return found
 
     def _forms_to_chinese(self, forms: list[str], en_zh: dict[str, list[str]]) -> list[str] | None:

@@ -201,3 +201,12 @@ def test_a_chinese_glossary_word_is_found_under_each_english_name_of_its_entry()
     expander = QueryExpander()
     assert {"united", "states", "us", "america"} <= expander.token_groups("美国批准了多少？")["美国"]
     assert "united states" in expander.to_english("美国批准了多少？")  # the translation still names the entry once
+
+
+def test_an_english_word_spelling_a_chinese_word_of_the_corpus_in_pinyin_translates_to_it() -> None:
+    """"Laobaixing" has no dictionary entry; the Chinese report writes the pharmacy chain as 老百姓大药房. Only a word
+    without an entry of its own is read so: "change" stays 改变, whatever 嫦娥 spells."""
+    expander = QueryExpander(vocabulary=frozenset({"老百姓", "药房", "嫦娥"}))
+    assert "老百姓" in expander.to_chinese("Is Laobaixing a real pharmacy?").split()
+    assert "老百姓" in expander.token_group("laobaixing")
+    assert "嫦娥" not in expander.to_chinese("What will change?").split()
