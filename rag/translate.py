@@ -369,7 +369,11 @@ class QueryExpander:
         """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
         _, en_zh = _cedict()
         starts = _phrase_starts()
-        words = _WORD_RE.findall(normalize(question))
+        # A hyphenated word without an entry of its own, nor one starting a phrase, is read as its parts:
+        # "drug-discovery" as the glossary's "drug discovery", "AI-enabled" as "AI" + "enabled".
+        words = [part for w in _WORD_RE.findall(normalize(question))
+                 for part in ([w] if "-" not in w or w in starts or w in self._gloss_starts
+                              or self._phrase_to_chinese(w, en_zh) is not None else w.split("-")) if part]
         out: list[str] = []
         i = 0
         while i < len(words):

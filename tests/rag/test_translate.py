@@ -210,3 +210,12 @@ def test_an_english_word_spelling_a_chinese_word_of_the_corpus_in_pinyin_transla
     assert "老百姓" in expander.to_chinese("Is Laobaixing a real pharmacy?").split()
     assert "老百姓" in expander.token_group("laobaixing")
     assert "嫦娥" not in expander.to_chinese("What will change?").split()
+
+
+def test_a_hyphenated_word_without_an_entry_is_translated_by_its_parts() -> None:
+    """"drug-discovery" had no entry and was dropped, so "How are Chinese AI drug-discovery companies going global?"
+    searched the Chinese passages for "China companies global" only; a hyphenated entry still wins."""
+    expander = QueryExpander()
+    assert "药物研发" in expander.to_chinese("AI drug-discovery companies").split()
+    assert "X光" in expander.to_chinese("an x-ray").split()  # CC-CEDICT's own "x-ray"
+    assert "AI医疗器械" in expander.to_chinese("an AI-enabled medical device").split()  # the glossary's phrase
