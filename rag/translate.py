@@ -34,9 +34,9 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*%?")  # keeps "1,000" and "
 _HAN_RE = re.compile(r"[\u3400-\u9fff]")
 # Definition noise in CC-CEDICT that is not a translation, and senses marked as slurs or vulgar: read backwards,
 # "(derog.) Korea" made 棒国 the Chinese for "Korea", and "(derog.) foreigner" gave 鬼佬 beside 外国人.
-_DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |used in|abbr\. for|CL:|also written|erhua|"
-                       r"classifier|\(Tw\)|\(old\)|\(dialect\)|\(archaic\)|\(literary\)|\(slang\)|\(Internet slang\)|"
-                       r"\((?:derog|vulgar|offensive|insult)[^)]*\))",
+_DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |(?:only |also )?used in|abbr\. for|CL:|also written|"
+                       r"erhua|classifier|\(Tw\)|\(old\)|\(dialect\)|\(archaic\)|\(literary\)|\(slang\)|"
+                       r"\(Internet slang\)|\((?:derog|vulgar|offensive|insult)[^)]*\))",
                        re.IGNORECASE)
 
 
@@ -46,7 +46,10 @@ class Translator(Protocol):
     def translate(self, text: str, target_language: str) -> str | None: ...
 
 
-_DEF_NOTES = re.compile(r"\([^)]*\)|\[[^\]]*\]")  # parenthetical and bracketed notes
+# Parenthetical and bracketed notes, and the headwords a sense points to ("courtesy name of Zhuge Liang 諸葛亮|诸葛亮"):
+# Chinese words in an English translation, which a Chinese question's term group would then look for.
+_DEF_NOTES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_DEF_HEADWORDS = re.compile(r"[^\s|]*[\u3400-\u9fff][^\s|]*(?:\|[^\s|]+)?")
 _DEF_FILLER = re.compile(r"\b(?:to|a|an|the|sb|sth|one's|oneself)\b")
 
 
@@ -55,6 +58,8 @@ def _clean_definition(d: str) -> str:
     dictionary loads, which is most of the first query's wait."""
     if "(" in d or "[" in d:
         d = _DEF_NOTES.sub(" ", d)
+    if _HAN_RE.search(d):
+        d = _DEF_HEADWORDS.sub(" ", d)
     return " ".join(_DEF_FILLER.sub(" ", d.lower()).split()).strip(" ,.;:")
 
 

@@ -219,3 +219,11 @@ def test_a_hyphenated_word_without_an_entry_is_translated_by_its_parts() -> None
     assert "药物研发" in expander.to_chinese("AI drug-discovery companies").split()
     assert "X光" in expander.to_chinese("an x-ray").split()  # CC-CEDICT's own "x-ray"
     assert "AI医疗器械" in expander.to_chinese("an AI-enabled medical device").split()  # the glossary's phrase
+
+
+def test_dictionary_senses_carry_no_chinese_headwords_or_usage_notes() -> None:
+    """孔明's sense "courtesy name of Zhuge Liang 諸葛亮|诸葛亮" put 诸葛亮 into an English translation, and 仁's
+    "only used in 濟濟|济济" made "used" one of 仁济's translations, found in any English passage."""
+    zh_en, _ = _cedict(None)
+    assert zh_en["孔明"] == ["courtesy name of zhuge liang"]
+    assert not any("used in" in s or "济" in s for s in zh_en["济"])
