@@ -233,6 +233,10 @@ class QueryExpander:
         for pattern, others, name_lang in self._aliases:
             if name_lang == lang and pattern.search(text):
                 out.extend(o for o in others if o not in out)
+        if lang == "en" and self.vocabulary:
+            # A British spelling the reports write the American way ("organisations": "organizations")
+            out += [us for w in tokenize(text) if w not in self.vocabulary
+                    and (us := american_spelling(w)) is not None and us in self.vocabulary]
         return " ".join(out)
 
     def gloss_passage(self, text: str, lang: str) -> str:
@@ -412,6 +416,8 @@ class QueryExpander:
         if found is None and " " not in phrase:
             # A name the dictionary lacks, spelled in pinyin ("renji", "kangkang"): the corpus's word spelled so.
             found = self._spelled_words.get(phrase)
+        if found is None and (us := " ".join(american_spelling(w) or w for w in phrase.split())) != phrase:
+            found = self._forms_to_chinese(list(_english_forms(us)), en_zh)
         return found
 
     def _forms_to_chinese(self, forms: list[str], en_zh: dict[str, list[str]]) -> list[str] | None:
@@ -447,6 +453,24 @@ def _english_forms(phrase: str) -> Iterable[str]:
                          ("ier", "y"), ("er", ""), ("est", "")):
         if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
             yield phrase[: -len(suffix)] + repl
+
+
+# British spellings and their American forms, which CC-CEDICT's English and most reports use: "organisation",
+# "colour", "centre", "paediatric", "analyse", "travelled" have no entry.
+_BRITISH = tuple((re.compile(p), r) for p, r in (
+    (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|es|ed|ing)$", r"yz\1"), (r"our(s|ed|ing|ite|ites)?$", r"or\1"),
+    (r"tre(s|d)?$", r"ter\1"), (r"(?<=[phk])ae|(?<=an)ae|^ae", "e"), (r"^oe", "e"),
+    (r"(?<=[aeiou])ll(ed|ing|er|ers)$", r"l\1"), (r"programme(s)?$", r"program\1"), (r"ogue(s)?$", r"og\1")))
+
+
+def american_spelling(word: str) -> str | None:
+    """The American spelling of a British-spelt word ("organisations" → "organizations", "tumour" → "tumor"), or
+    None when no rule changes it. Crude ("rise" → "rize"): use it only where the word itself is not found and
+    the variant is ("four" has an entry of its own, so "for" is never tried)."""
+    out = word
+    for pattern, repl in _BRITISH:
+        out = pattern.sub(repl, out)
+    return out if out != word and len(word) > 3 else None
 
 
 # A demonym's endings and what its place name ends with instead: "mongolian" → "mongolia", "brazilian" → "brazil",

@@ -227,3 +227,24 @@ def test_dictionary_senses_carry_no_chinese_headwords_or_usage_notes() -> None:
     zh_en, _ = _cedict(None)
     assert zh_en["孔明"] == ["courtesy name of zhuge liang"]
     assert not any("used in" in s or "济" in s for s in zh_en["济"])
+
+
+def test_a_british_spelling_is_translated_and_searched_as_the_american_one() -> None:
+    """CC-CEDICT and most reports spell "organization": "Do small organisations see bigger revenue gains from AI?"
+    found no Chinese word for "organisations", and an English passage writing "organizations" missed its BM25."""
+    from rag.translate import american_spelling
+
+    assert american_spelling("organisations") == "organizations" and american_spelling("paediatric") == "pediatric"
+    assert american_spelling("tumour") == "tumor" and american_spelling("centre") == "center"
+    assert american_spelling("israel") is None and american_spelling("organization") is None
+    expander = QueryExpander(vocabulary=frozenset({"organizations", "revenue"}))
+    assert "组织" in expander.to_chinese("small organisations")
+    assert expander.aliases("Do small organisations gain revenue?", "en") == "organizations"
+    assert "four" not in expander.aliases("four organizations", "en")  # an American spelling is left alone
+
+
+def test_the_uk_is_one_glossary_entry_in_both_languages() -> None:
+    """Reports write "U.K."; a question says "British" or 英国."""
+    expander = QueryExpander()
+    assert "uk" in set(tokenize(expander.aliases("What did a British woman pay?", "en")))
+    assert "英国" in expander.to_chinese("a British patient").split()
