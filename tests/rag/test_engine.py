@@ -204,11 +204,24 @@ def test_answer_sentence_weighs_shared_words_by_the_given_weight() -> None:
     from rag.text import tokenize
 
     text = "Healthcare organisations everywhere report progress. Abridge drafts the clinical note."
-    question = set(tokenize("Which tool drafts notes for healthcare organisations, Abridge?"))
-    rare = {"abridge": 4.0, "drafts": 3.0}
+    question = set(tokenize("Which tool drafts memos for healthcare organisations, Abridge?"))
+    rare = {"abridge": 4.0, "draft": 3.0}  # weights of the words' singular forms, which sentences are matched by
     assert best_sentence(text, question)[0] == 0
     s, e, _ = best_sentence(text, question, weight=lambda tok: rare.get(tok, 0.2))
     assert text[s:e] == "Abridge drafts the clinical note."
+
+
+def test_a_sentence_shares_a_word_with_the_question_in_its_singular_or_plural() -> None:
+    """"hospitals" in a question and "hospital" in a sentence were different words to the sentence choice (and to
+    the rerank that reads it), so a sentence saying what was asked lost to one sharing the question's exact forms."""
+    from rag.answer import best_sentence, singular
+    from rag.text import tokenize
+
+    assert [singular(w) for w in ("hospitals", "therapies", "analysis", "status", "glass", "gas")] == [
+        "hospital", "therapy", "analysis", "status", "glass", "gas"]
+    text = "The market faces several restraints on adoption. The high cost is prohibitive for a rural hospital."
+    s, e, _ = best_sentence(text, set(tokenize("What keeps rural hospitals from adoption of AI?")))
+    assert text[s:e] == "The high cost is prohibitive for a rural hospital."
 
 
 def test_a_question_asking_for_an_amount_prefers_a_sentence_with_a_number() -> None:
