@@ -170,7 +170,8 @@ def _load_glossary(lines: GlossaryLines) -> tuple[dict[str, list[str]], dict[str
         for e in ens:
             en_zh[e].extend(z for z in zhs if z not in en_zh[e])
         for z in zhs:
-            zh_en[normalize(z)].extend(e for e in ens if e not in zh_en[normalize(z)])
+            names = zh_en[normalize(z)]  # every English name of every entry listing z, first entry's first
+            names += [e for e in ens if e not in names]
     return dict(en_zh), dict(zh_en)
 
 
@@ -415,7 +416,7 @@ class QueryExpander:
             found = place[1][:MAX_SENSES]
         if found is None and " " not in phrase:
             # A name the dictionary lacks, spelled in pinyin ("renji", "kangkang"): the corpus's word spelled so.
-            found = self._spelled_words.get(phrase)
+            found = self._spelled_words.get(phrase, [])[:MAX_SENSES] or None
         if found is None and (us := " ".join(american_spelling(w) or w for w in phrase.split())) != phrase:
             found = self._forms_to_chinese(list(_english_forms(us)), en_zh)
         return found
