@@ -183,21 +183,23 @@ Scored = tuple[int, int, float]  # start, end, score
 
 def scored_units(text: str, query_tokens: set[str], similarity: Mapping[int, float] | None = None,
                  weight: Callable[[str], float] = length_weight, quantity: bool = False,
-                 dense_weight: float = DENSE_WEIGHT) -> list[Scored]:
+                 dense_weight: float = DENSE_WEIGHT, plurals: bool = False) -> list[Scored]:
     """Span and score of every passage sentence (or table row, `answer_units`) an answer could quote, in passage
     order: shared words, plus the sentence vector's cosine with the question where `similarity` (sentence start →
     cosine) has one, so a paraphrase or another language's sentence can win. With `quantity` (the question asks
     for an amount), a sentence with a number scores NUMBER_BONUS more. A question sentence's span runs on through
-    the answer that follows it; one whose answer is not in this passage is left out."""
+    the answer that follows it; one whose answer is not in this passage is left out. With `plurals`, an English
+    word matches in its singular form on both sides (`singular`; `weight` is then asked about singulars)."""
     out: list[Scored] = []
     units = answer_units(text)
-    query_tokens = {singular(t) for t in query_tokens}  # `weight` is asked about these singular forms
+    form = singular if plurals else str
+    query_tokens = {form(t) for t in query_tokens}
     for i, (s, e, row, header) in enumerate(units):
         sentence = text[s:e]
         tokens = set(tokenize(sentence))
         if header:
             tokens |= set(tokenize(text[header[0]:header[1]]))
-        score = _sentence_score({singular(t) for t in tokens}, query_tokens, weight)
+        score = _sentence_score({form(t) for t in tokens}, query_tokens, weight)
         if similarity:
             # A row holds one or more of the index's sentences (its cells' punctuation splits them): its best.
             cos = (max((c for at, c in similarity.items() if s <= at < e), default=0.0) if row
@@ -249,22 +251,25 @@ class _AnswerQuery(NamedTuple):
     weights: dict[str, float]
     quantity: bool
     language: str
+    plurals: bool = False  # match English words in their singular form (the rerank; see `singular`)
 
     @classmethod
-    def of(cls, query_texts: Sequence[str], weight: Callable[[str], float], language: str | None) -> _AnswerQuery:
+    def of(cls, query_texts: Sequence[str], weight: Callable[[str], float], language: str | None,
+           plurals: bool = False) -> _AnswerQuery:
+        form = singular if plurals else str
         weights: dict[str, float] = {}
         for t in {t for q in query_texts for t in tokenize(q)}:  # weighed once per question, not once per sentence
-            weights[singular(t)] = max(weights.get(singular(t), 0.0), weight(t))
+            weights[form(t)] = max(weights.get(form(t), 0.0), weight(t))
         return cls(set(weights), weights,
                    bool(query_texts) and QUANTITY_QUESTION.search(query_texts[0]) is not None,
-                   language or (question_language(query_texts[0]) if query_texts else "en"))
+                   language or (question_language(query_texts[0]) if query_texts else "en"), plurals)
 
     def units(self, hit: Hit, similarity: Mapping[int, float] | None) -> list[Scored]:
         """`scored_units` of one passage (its opening if it has none), with the cross-language dense weight for a
         passage in the other language."""
         own = language_group(hit.chunk.lang) == language_group(self.language)
         return scored_units(hit.chunk.text, self.tokens, similarity, self.weights.__getitem__, self.quantity,
-                            DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT) or [_opening(hit.chunk.text)]
+                            DENSE_WEIGHT if own else CROSS_DENSE_WEIGHT, self.plurals) or [_opening(hit.chunk.text)]
 
 
 # Within the first RERANK_DEPTH passages, one whose best sentence answers the question clearly better moves up:
@@ -286,7 +291,7 @@ def sentence_rerank(query_texts: Sequence[str], hits: Sequence[Hit],
     """`hits` with the movable ones among the first `depth` reordered, within the places they hold, by rank − best
     sentence score / RERANK_POINTS_PER_RANK (ties keep retrieval's order); `similarity` and `weight` as for
     `extractive_answer`."""
-    query = _AnswerQuery.of(query_texts, weight, language)
+    query = _AnswerQuery.of(query_texts, weight, language, plurals=True)
     head = list(hits[:depth])
     english = language_group(query.language) == "en"
     places = [i for i, h in enumerate(head) if not (english and language_group(h.chunk.lang) == "zh")]
