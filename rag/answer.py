@@ -93,9 +93,10 @@ def length_weight(token: str) -> float:
 def singular(token: str) -> str:
     """An English plural's singular, crudely ("hospitals" → "hospital", "therapies" → "therapy"; "analysis",
     "status" and "glass" stay), so a sentence about one "hospital" shares the word with a question about "hospitals".
-    Only sentence choice (and the rerank by it) reads it: stemming the BM25 index unsettled the abstention signals,
-    which read the top five passages as a set, where the rerank only reorders them. Gold hit@1 0.735 → 0.753, MRR@10
-    0.815 → 0.825; XQuAD zh→en answer contains 0.805 → 0.818 (docs/experiments.md)."""
+    Only the rerank of the top five reads it: stemming the BM25 index unsettled the abstention signals, which read
+    the top five passages as a set, where the rerank only reorders them (gold hit@1 0.735 → 0.753, MRR@10 0.815 →
+    0.825). The quote choice keeps exact forms: with plurals, a weak third quote let a near miss pass the figure
+    check (docs/experiments.md)."""
     if len(token) < 4 or not token.isascii() or not token.endswith("s") or token.endswith(("ss", "us", "is")):
         return token
     return token[:-3] + "y" if token.endswith("ies") and len(token) > 4 else token[:-1]
