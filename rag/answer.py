@@ -13,7 +13,7 @@ from rag.chunking import Chunk
 from rag.retrieval import Hit, language_group
 from rag.sources import NamedSource
 from rag.spelling import Correction
-from rag.text import TOKEN_CACHE_SIZE, question_language, split_sentences, tokenize
+from rag.text import TOKEN_CACHE_SIZE, question_language, singular, split_sentences, tokenize
 
 Lang = Literal["en", "zh"]
 
@@ -88,18 +88,6 @@ class Answer:
 def length_weight(token: str) -> float:
     """A shared word's weight without corpus statistics: longer words are usually rarer, more specific ones."""
     return math.log1p(len(token))
-
-
-def singular(token: str) -> str:
-    """An English plural's singular, crudely ("hospitals" → "hospital", "therapies" → "therapy"; "analysis",
-    "status" and "glass" stay), so a sentence about one "hospital" shares the word with a question about "hospitals".
-    Only the rerank of the top five reads it: stemming the BM25 index unsettled the abstention signals, which read
-    the top five passages as a set, where the rerank only reorders them (gold hit@1 0.735 → 0.753, MRR@10 0.815 →
-    0.825). The quote choice keeps exact forms: with plurals, a weak third quote let a near miss pass the figure
-    check (docs/experiments.md)."""
-    if len(token) < 4 or not token.isascii() or not token.endswith("s") or token.endswith(("ss", "us", "is")):
-        return token
-    return token[:-3] + "y" if token.endswith("ies") and len(token) > 4 else token[:-1]
 
 
 def _sentence_score(sentence_tokens: set[str], query_tokens: set[str],
@@ -193,14 +181,14 @@ def scored_units(text: str, query_tokens: set[str], similarity: Mapping[int, flo
     word matches in its singular form on both sides (`singular`; `weight` is then asked about singulars)."""
     out: list[Scored] = []
     units = answer_units(text)
-    form = singular if plurals else str
-    query_tokens = {form(t) for t in query_tokens}
+    if plurals:
+        query_tokens = {singular(t) for t in query_tokens}
     for i, (s, e, row, header) in enumerate(units):
         sentence = text[s:e]
         tokens = set(tokenize(sentence))
         if header:
             tokens |= set(tokenize(text[header[0]:header[1]]))
-        score = _sentence_score({form(t) for t in tokens}, query_tokens, weight)
+        score = _sentence_score({singular(t) for t in tokens} if plurals else tokens, query_tokens, weight)
         if similarity:
             # A row holds one or more of the index's sentences (its cells' punctuation splits them): its best.
             cos = (max((c for at, c in similarity.items() if s <= at < e), default=0.0) if row

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from rag.chunking import Chunk
 from rag.index import IndexSnapshot
 from rag.sentences import best_rows
-from rag.text import detect_language, tokenize
+from rag.text import detect_language, plural, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +112,6 @@ def lexical_scores(snapshot: IndexSnapshot, queries: Sequence[str], plurals: boo
             tokens += [p for t in tokens if (p := plural(t))]
         total = np.maximum(total, snapshot.lexical.scores(tokens))
     return total
-
-
-def plural(word: str) -> str | None:
-    """An English noun's regular plural ("device" → "devices", "therapy" → "therapies", "tax" → "taxes"), or None
-    for a word that already ends in -s, a short one, or one not in Latin letters."""
-    if len(word) < 3 or not word.isascii() or not word.isalpha() or word.endswith("s"):
-        return None
-    if word.endswith("y") and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "es" if word.endswith(("x", "ch", "sh", "z")) else word + "s"
 
 
 def search(snapshot: IndexSnapshot, query_vectors: npt.NDArray[np.float32], queries: Sequence[str], k: int,
