@@ -281,8 +281,22 @@ class QueryExpander:
                 if len(pieces) > 1 and word in self.gloss_zh_en:
                     for piece in pieces:
                         glossed.setdefault(piece, set()).update(self._name_tokens(self.gloss_zh_en[word]))
-        return {tok: {tok} | glossed[tok] if tok in glossed else self.token_group(tok)
-                for tok in dict.fromkeys(tokenize(question))}
+            return {tok: {tok} | glossed[tok] if tok in glossed else self.token_group(tok)
+                    for tok in dict.fromkeys(tokenize(question))}
+        groups = {tok: self.token_group(tok) for tok in dict.fromkeys(tokenize(question))}
+        # A phrase translated whole also counts under the words its own translations miss: "open-source models" →
+        # 开源模型 (开源 + 模型), where "models" gives 模型 but "open" and "source" give 打开, 来源; so a passage saying
+        # 开源模型 covers all three. A word whose own translation is in the phrase's keeps only that.
+        for phrase, senses in self._english_units(question):
+            words = [t for t in dict.fromkeys(tokenize(phrase)) if t in groups]
+            if len(words) < 2:
+                continue
+            found = {t for s in senses for t in tokenize(s) if not (len(t) == 1 and _HAN_RE.match(t))}
+            own = set(words).union(*groups.values())  # what the words themselves, or some other word, give
+            for w in words:
+                if not groups[w] & found:
+                    groups[w] |= found - own
+        return groups
 
     def _name_tokens(self, senses: list[str]) -> set[str]:
         """A glossary word's translations as the tokens its pieces' term groups take: every token of the senses the
@@ -377,6 +391,11 @@ class QueryExpander:
     # -- en → zh ---------------------------------------------------------------------------------------
     def to_chinese(self, question: str) -> str:
         """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
+        return " ".join(dict.fromkeys(s for _, senses in self._english_units(question) for s in senses))
+
+    def _english_units(self, question: str) -> list[tuple[str, list[str]]]:
+        """The question cut into the longest phrases the glossary or dictionary knows, each with its Chinese
+        senses (none for a stopword or an unknown word), in order."""
         _, en_zh = _cedict()
         starts = _phrase_starts()
         # A hyphenated word without an entry of its own, nor one starting a phrase, is read as its parts:
@@ -384,7 +403,7 @@ class QueryExpander:
         words = [part for w in _WORD_RE.findall(normalize(question))
                  for part in ([w] if "-" not in w or w in starts or w in self._gloss_starts
                               or self._phrase_to_chinese(w, en_zh) is not None else w.split("-")) if part]
-        out: list[str] = []
+        out: list[tuple[str, list[str]]] = []
         i = 0
         while i < len(words):
             # Only a word that begins some multi-word entry can begin a phrase: the others go straight to
@@ -401,12 +420,13 @@ class QueryExpander:
                 else:
                     found = self._phrase_to_chinese(phrase, en_zh)
                 if found is not None:
-                    out.extend(found)
+                    out.append((phrase, found))
                     i += n
                     break
             else:
+                out.append((words[i], []))
                 i += 1
-        return " ".join(dict.fromkeys(out))
+        return out
 
     def _phrase_to_chinese(self, phrase: str, en_zh: dict[str, list[str]]) -> list[str] | None:
         if re.fullmatch(r"[0-9][0-9.,%]*", phrase):

@@ -56,6 +56,18 @@ def test_an_english_terms_group_has_no_lone_chinese_characters() -> None:
     assert all(len(t) > 1 for g in groups for t in g if "\u4e00" <= t[0] <= "\u9fff")
 
 
+def test_a_phrase_translated_whole_covers_the_words_its_own_translations_miss() -> None:
+    """"open-source models" is 开源模型 (开源 + 模型): word by word, "open" and "source" look for 打开 and 来源, so the
+    Chinese passage saying 开源模型 covered only "models", and an English question about it was refused."""
+    groups = QueryExpander().token_groups("What share of respondents say open-source models are critical?")
+    assert "开源" in groups["open"] and "开源" in groups["source"]
+    assert "模型" in groups["models"] and "开源" not in groups["models"]  # its own translation is in the phrase
+    assert "开源" not in groups["share"]  # words outside the phrase keep their own groups
+    devices = QueryExpander().token_groups("How many AI medical devices has the FDA approved?")
+    assert "医疗器械" in devices["devices"]
+    assert "ai" not in devices["medical"]  # a phrase's own Latin word is no translation of its neighbours
+
+
 def test_a_word_with_several_dictionary_readings_keeps_the_senses_of_each() -> None:
     """CC-CEDICT gives 便宜 two entries, [bian4 yi2] "convenient" and [pian2 yi5] "cheap"; only the first entry
     per headword was kept, so "会不会便宜一些" asked for "convenient". Likewise 后 lost "behind" to "empress"."""
