@@ -291,7 +291,7 @@ class QueryExpander:
             words = [t for t in dict.fromkeys(tokenize(phrase)) if t in groups]
             if len(words) < 2:
                 continue
-            found = {t for s in senses for t in tokenize(s) if not (len(t) == 1 and _HAN_RE.match(t))}
+            found = _sense_tokens(senses)
             own = set(words).union(*groups.values())  # what the words themselves, or some other word, give
             for w in words:
                 if not groups[w] & found:
@@ -331,9 +331,7 @@ class QueryExpander:
             # "mongolian" is also found as the place the reports name ("Mongolia"), in either language
             if (place := place_of(tok)) is not None:
                 senses += [place[0], *place[1][:MAX_SENSES]]
-            # A lone Chinese character from a translation (加国 "Canada" → 加 + 国) is a morpheme found in
-            # countless unrelated words, not a translation: it would make "Canada" look covered by any passage.
-            return {tok, *(t for s in senses for t in tokenize(s) if not (len(t) == 1 and _HAN_RE.match(t)))}
+            return {tok, *_sense_tokens(senses)}
         return {tok, *(t for s in senses for t in tokenize(s))}
 
     # -- zh → en ---------------------------------------------------------------------------------------
@@ -447,10 +445,15 @@ class QueryExpander:
         for form in forms:
             if form in self.gloss_en_zh:
                 return self.gloss_en_zh[form][:MAX_SENSES]
-        for form in forms:
-            if form in en_zh:
-                return self._prefer_known(_most_common(en_zh[form], self._tokenizer.FREQ))[:MAX_SENSES]
-        return None
+        found = next((f for f in forms if f in en_zh), None)
+        if found is None:
+            return None
+        senses = self._prefer_known(_most_common(en_zh[found], self._tokenizer.FREQ))
+        # An inflected verb that is also a headword of its own ("won" the currency, "left", "found"): the verb's
+        # senses too, first sense of each first.
+        if found == forms[0] and (verb := _verb_lemma(found)) is not None and verb in en_zh:
+            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[verb], self._tokenizer.FREQ))])
+        return senses[:MAX_SENSES]
 
     def _prefer_known(self, senses: list[str]) -> list[str]:
         """Senses whose words all occur in the corpus first, then the rest, each group in dictionary order."""
@@ -458,6 +461,13 @@ class QueryExpander:
             return senses
         known = [s for s in senses if all(t in self.vocabulary for t in tokenize(s))]
         return known + [s for s in senses if s not in known]
+
+
+def _sense_tokens(senses: Iterable[str]) -> set[str]:
+    """The tokens of an English word's Chinese senses, as its term group takes them. A lone character cut from a
+    longer sense (加国 "Canada" → 加 + 国) is a morpheme found in countless unrelated words, not a translation: it
+    would make "Canada" look covered by any passage. A sense that is one character (球 "ball", 跳 "jump") is one."""
+    return {t for s in senses for t in tokenize(s) if t == s or not (len(t) == 1 and _HAN_RE.match(t))}
 
 
 @functools.lru_cache(maxsize=1)
@@ -468,12 +478,28 @@ def _phrase_starts() -> frozenset[str]:
 
 
 def _english_forms(phrase: str) -> Iterable[str]:
-    """The phrase and crude singular/base forms, enough for dictionary lookup."""
+    """The phrase, a word's lemmas ("sent" → "send", "bodies" → "body"), then crude singular/base forms."""
     yield phrase
+    if " " not in phrase:
+        yield from (lemma for lemmas in _lemmas(phrase).values() for lemma in lemmas if lemma != phrase)
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
                          ("ier", "y"), ("er", ""), ("est", "")):
         if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
             yield phrase[: -len(suffix)] + repl
+
+
+@functools.lru_cache(maxsize=4096)
+def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """Part of speech → the word's lemmas in lemminflect's lexicon (none for a word it lacks: its rules for unknown
+    words read names as verbs, "kangkang" → "kangk")."""
+    from lemminflect import getAllLemmas
+
+    return dict(getAllLemmas(word)) if word.isalpha() else {}
+
+
+def _verb_lemma(word: str) -> str | None:
+    """The verb an inflected form comes from ("won" → "win"), or None for a word that is no inflected verb."""
+    return next((v for v in _lemmas(word).get("VERB", ()) if v != word), None) if " " not in word else None
 
 
 # British spellings and their American forms, which CC-CEDICT's English and most reports use: "organisation",
