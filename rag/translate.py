@@ -22,7 +22,7 @@ from typing import Protocol
 
 from rag.config import DEFAULT_MODEL_CACHE_DIR
 from rag.stores.manifest import write_atomic
-from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, to_simplified, tokenize
+from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, plural, singular, to_simplified, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +331,12 @@ class QueryExpander:
             # "mongolian" is also found as the place the reports name ("Mongolia"), in either language
             if (place := place_of(tok)) is not None:
                 senses += [place[0], *place[1][:MAX_SENSES]]
+            # A word the reports write only in another form: "GPUs" where they say "GPU", "organisation" where they
+            # say "organization". Counted as missing, it made the question look like one the reports do not cover.
+            if self.vocabulary and tok not in self.vocabulary:
+                forms = (singular(tok), tok[:-1] if len(tok) > 3 and tok.endswith("s") else None, plural(tok),
+                         american_spelling(tok))  # tok[:-1]: singular() keeps "-us" words ("status"), so "GPUs"
+                senses += [f for f in dict.fromkeys(forms) if f and f != tok and f in self.vocabulary]
             return {tok, *_sense_tokens(senses)}
         return {tok, *(t for s in senses for t in tokenize(s))}
 
