@@ -287,3 +287,12 @@ def test_the_uk_is_one_glossary_entry_in_both_languages() -> None:
     expander = QueryExpander()
     assert "uk" in set(tokenize(expander.aliases("What did a British woman pay?", "en")))
     assert "英国" in expander.to_chinese("a British patient").split()
+
+
+def test_names_the_english_reports_use_are_found_from_their_chinese_names() -> None:
+    """礼来 read character by character as "gift come", 联邦学习 as "federal learn": the reports' Eli Lilly and
+    federated learning were out of reach of a Chinese question (evidence 2nd and outside the top 10)."""
+    expander = QueryExpander()
+    assert {"eli", "lilly"} <= expander.token_group("礼来")
+    assert "federated learning" in expander.to_english("联邦学习有什么用？")
+    assert "欧盟人工智能法案" in expander.to_chinese("What does the EU AI Act require?").split()
