@@ -20,6 +20,7 @@ from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Protocol
 
+from rag.cache import LRUCache
 from rag.config import DEFAULT_MODEL_CACHE_DIR
 from rag.stores.manifest import write_atomic
 from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, plural, singular, to_simplified, tokenize
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 GLOSSARY = Path(__file__).resolve().parent / "data" / "glossary.tsv"
 MAX_SENSES = 2  # dictionary senses kept per word: the first sense is usually right, the second often helps
 MAX_PHRASE_WORDS = 4
+TRANSLATION_CACHE_SIZE = 4096  # questions' phrase cuts and tokens' term groups each QueryExpander keeps
 LLM_CACHE_SIZE = 4096
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*%?")  # keeps "1,000" and "53%" whole, as tokenize does
 _HAN_RE = re.compile(r"[\u3400-\u9fff]")
@@ -210,6 +212,8 @@ class QueryExpander:
         # since a sense no passage contains can only add noise (融资 → "financing", not "melt coin").
         self.vocabulary = vocabulary
         self._llm_cache: dict[tuple[str, str], str | None] = {}
+        self._units_cache: LRUCache[tuple[tuple[str, list[str]], ...]] = LRUCache(TRANSLATION_CACHE_SIZE)
+        self._group_cache: LRUCache[frozenset[str]] = LRUCache(TRANSLATION_CACHE_SIZE)
         self._tokenizer = jieba_tokenizer(w for w in self.gloss_zh_en if _HAN_RE.search(w))
         self._gloss_starts = frozenset(k.split(" ", 1)[0] for k in self.gloss_en_zh if " " in k)
 
@@ -319,7 +323,15 @@ class QueryExpander:
         return set().union(*(self.token_group(tok) for tok in tokenize(phrase)))
 
     def token_group(self, tok: str) -> set[str]:
-        """A token, its translations, and the glossary's back-translations ("chinese" → 中国 → "china")."""
+        """A token, its translations, and the glossary's back-translations ("chinese" → 中国 → "china"). Cached per
+        token (a fresh set each call: callers add to it): each search reads every question token's group twice."""
+        group = self._group_cache.get(tok)
+        if group is None:
+            group = frozenset(self._token_group(tok))
+            self._group_cache.put(tok, group)
+        return set(group)
+
+    def _token_group(self, tok: str) -> set[str]:
         zh_en, en_zh = _cedict()
         if _HAN_RE.search(tok):
             senses = self.gloss_zh_en.get(tok) or self._word_to_english(tok, zh_en)
@@ -397,9 +409,17 @@ class QueryExpander:
         """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
         return " ".join(dict.fromkeys(s for _, senses in self._english_units(question) for s in senses))
 
-    def _english_units(self, question: str) -> list[tuple[str, list[str]]]:
+    def _english_units(self, question: str) -> tuple[tuple[str, list[str]], ...]:
         """The question cut into the longest phrases the glossary or dictionary knows, each with its Chinese
-        senses (none for a stopword or an unknown word), in order."""
+        senses (none for a stopword or an unknown word), in order. Cached: one search reads them three times
+        (the translation, the term groups, the abstention signals' term groups)."""
+        cached = self._units_cache.get(question)
+        if cached is None:
+            cached = tuple(self._cut_english(question))
+            self._units_cache.put(question, cached)
+        return cached
+
+    def _cut_english(self, question: str) -> list[tuple[str, list[str]]]:
         _, en_zh = _cedict()
         starts = _phrase_starts()
         # A hyphenated word without an entry of its own, nor one starting a phrase, is read as its parts:

@@ -296,3 +296,13 @@ def test_names_the_english_reports_use_are_found_from_their_chinese_names() -> N
     assert {"eli", "lilly"} <= expander.token_group("礼来")
     assert "federated learning" in expander.to_english("联邦学习有什么用？")
     assert "欧盟人工智能法案" in expander.to_chinese("What does the EU AI Act require?").split()
+
+
+def test_a_phrases_words_added_to_a_term_group_do_not_leak_into_the_cached_group() -> None:
+    """token_group is cached per token; token_groups adds a phrase's translation to the groups it returns, which
+    must not change what another question gets for the same word."""
+    expander = QueryExpander()
+    first = expander.token_groups("Are open-source models critical?")
+    assert "开源" in first["open"]
+    assert "开源" not in expander.token_groups("Is the clinic open on Sunday?")["open"]
+    assert expander.token_groups("Are open-source models critical?") == first
