@@ -296,6 +296,8 @@ def test_names_the_english_reports_use_are_found_from_their_chinese_names() -> N
     assert {"eli", "lilly"} <= expander.token_group("礼来")
     assert "federated learning" in expander.to_english("联邦学习有什么用？")
     assert "欧盟人工智能法案" in expander.to_chinese("What does the EU AI Act require?").split()
+    # "use case" as the Chinese report writes it (应用场景), not as a legal case (案件)
+    assert "应用场景" in expander.to_chinese("What is the most common AI use case?").split()
 
 
 def test_a_phrases_words_added_to_a_term_group_do_not_leak_into_the_cached_group() -> None:
