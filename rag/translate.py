@@ -212,7 +212,7 @@ class QueryExpander:
         # since a sense no passage contains can only add noise (融资 → "financing", not "melt coin").
         self.vocabulary = vocabulary
         self._llm_cache: dict[tuple[str, str], str | None] = {}
-        self._units_cache: LRUCache[tuple[tuple[str, list[str]], ...]] = LRUCache(TRANSLATION_CACHE_SIZE)
+        self._units_cache: LRUCache[tuple[tuple[str, tuple[str, ...]], ...]] = LRUCache(TRANSLATION_CACHE_SIZE)
         self._group_cache: LRUCache[frozenset[str]] = LRUCache(TRANSLATION_CACHE_SIZE)
         self._tokenizer = jieba_tokenizer(w for w in self.gloss_zh_en if _HAN_RE.search(w))
         self._gloss_starts = frozenset(k.split(" ", 1)[0] for k in self.gloss_en_zh if " " in k)
@@ -409,13 +409,13 @@ class QueryExpander:
         """Greedy longest-phrase lookup (glossary first, then the reversed dictionary), best-known words first."""
         return " ".join(dict.fromkeys(s for _, senses in self._english_units(question) for s in senses))
 
-    def _english_units(self, question: str) -> tuple[tuple[str, list[str]], ...]:
+    def _english_units(self, question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The question cut into the longest phrases the glossary or dictionary knows, each with its Chinese
         senses (none for a stopword or an unknown word), in order. Cached: one search reads them three times
         (the translation, the term groups, the abstention signals' term groups)."""
         cached = self._units_cache.get(question)
         if cached is None:
-            cached = tuple(self._cut_english(question))
+            cached = tuple((phrase, tuple(senses)) for phrase, senses in self._cut_english(question))
             self._units_cache.put(question, cached)
         return cached
 
