@@ -233,7 +233,8 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 
 # English inflection, crudely, both ways: the BM25 query of a Chinese question's translation searches plurals
-# (rag/retrieval.py), the rerank matches words in their singular (rag/answer.py).
+# (rag/retrieval.py), the rerank matches words in their singular (rag/answer.py), and a question word the corpus
+# lacks takes whichever form the corpus has (QueryExpander._token_group in rag/translate.py).
 def plural(word: str) -> str | None:
     """An English noun's regular plural ("device" → "devices", "therapy" → "therapies", "tax" → "taxes"), or None
     for a word that already ends in -s, a short one, or one not in Latin letters."""
@@ -247,10 +248,10 @@ def plural(word: str) -> str | None:
 def singular(token: str) -> str:
     """An English plural's singular, crudely ("hospitals" → "hospital", "therapies" → "therapy"; "analysis",
     "status" and "glass" stay), so a sentence about one "hospital" shares the word with a question about "hospitals".
-    Only the rerank of the top five reads it: stemming the BM25 index unsettled the abstention signals, which read
-    the top five passages as a set, where the rerank only reorders them (gold hit@1 0.735 → 0.753, MRR@10 0.815 →
-    0.825). The quote choice keeps exact forms: with plurals, a weak third quote let a near miss pass the figure
-    check (docs/experiments.md)."""
+    The rerank of the top five reads it, and the term groups of a word the corpus lacks. Stemming the BM25 index
+    unsettled the abstention signals, which read the top five passages as a set, where the rerank only reorders
+    them (gold hit@1 0.735 → 0.753, MRR@10 0.815 → 0.825). The quote choice keeps exact forms: with plurals, a weak
+    third quote let a near miss pass the figure check (docs/experiments.md)."""
     if len(token) < 4 or not token.isascii() or not token.endswith("s") or token.endswith(("ss", "us", "is")):
         return token
     return token[:-3] + "y" if token.endswith("ies") and len(token) > 4 else token[:-1]

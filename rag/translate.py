@@ -455,14 +455,14 @@ class QueryExpander:
     def _phrase_to_chinese(self, phrase: str, en_zh: dict[str, list[str]]) -> list[str] | None:
         if re.fullmatch(r"[0-9][0-9.,%]*", phrase):
             return [phrase]
-        found = self._forms_to_chinese(list(_english_forms(phrase)), en_zh)
+        found = self._forms_to_chinese(_english_forms(phrase), en_zh)
         if found is None and " " not in phrase and (place := place_of(phrase)) is not None:
             found = place[1][:MAX_SENSES]
         if found is None and " " not in phrase:
             # A name the dictionary lacks, spelled in pinyin ("renji", "kangkang"): the corpus's word spelled so.
             found = self._spelled_words.get(phrase, [])[:MAX_SENSES] or None
         if found is None and (us := " ".join(american_spelling(w) or w for w in phrase.split())) != phrase:
-            found = self._forms_to_chinese(list(_english_forms(us)), en_zh)
+            found = self._forms_to_chinese(_english_forms(us), en_zh)
         return found
 
     def _forms_to_chinese(self, forms: list[str], en_zh: dict[str, list[str]]) -> list[str] | None:
@@ -503,15 +503,17 @@ def _phrase_starts() -> frozenset[str]:
     return frozenset(k.split(" ", 1)[0] for k in _cedict()[1] if " " in k)
 
 
-def _english_forms(phrase: str) -> Iterable[str]:
-    """The phrase, a word's lemmas ("sent" → "send", "bodies" → "body"), then crude singular/base forms."""
-    yield phrase
+def _english_forms(phrase: str) -> list[str]:
+    """The phrase, a word's lemmas ("sent" → "send", "bodies" → "body"), then crude singular/base forms; each once
+    (a lemma and a suffix rule often give the same form)."""
+    forms = [phrase]
     if " " not in phrase:
-        yield from (lemma for lemmas in _lemmas(phrase).values() for lemma in lemmas if lemma != phrase)
+        forms += [lemma for lemmas in _lemmas(phrase).values() for lemma in lemmas if lemma != phrase]
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
                          ("ier", "y"), ("er", ""), ("est", "")):
         if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
-            yield phrase[: -len(suffix)] + repl
+            forms.append(phrase[: -len(suffix)] + repl)
+    return list(dict.fromkeys(forms))
 
 
 @functools.lru_cache(maxsize=4096)
