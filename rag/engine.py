@@ -137,6 +137,7 @@ class Engine:
         """Load jieba's dictionary and the language identifier and run one query, so the first user request is
         not the slow one."""
         load_language_identifier()
+        self.expander.warm_up()
         self.search("warm up 预热", 1)
         self._query_cache.clear()
         self._latent_cache.clear()

@@ -228,6 +228,10 @@ class QueryExpander:
                 variants.append(llm)
         return variants
 
+    def warm_up(self) -> None:
+        """Build what the first Chinese question would otherwise wait for: the corpus's pinyin and plural tables."""
+        _ = self._spelled_words, self._inflected
+
     def aliases(self, question: str, lang: str) -> str:
         """The other names, in the question's language, of the glossary entries the question names: the reports
         write "United States" where a question says "US", 复合年增长率 where it says 年复合增长率."""
@@ -397,7 +401,7 @@ class QueryExpander:
         if word in zh_en:
             senses = self._prefer_known(zh_en[word])
             # A single character's first senses are often abbreviations (比 → Belgium): keep one sense.
-            return senses[:1] if len(word) == 1 else senses[:MAX_SENSES]
+            return [self._as_written(s) for s in (senses[:1] if len(word) == 1 else senses[:MAX_SENSES])]
         # Unknown compound: translate its known parts (jieba's search-mode pieces, then characters).
         parts = [p for p in self._tokenizer.lcut_for_search(word) if p != word and p in zh_en]
         if not parts:
@@ -482,11 +486,40 @@ class QueryExpander:
         return senses[:MAX_SENSES]
 
     def _prefer_known(self, senses: list[str]) -> list[str]:
-        """Senses whose words all occur in the corpus first, then the rest, each group in dictionary order."""
+        """Senses whose words all occur in the corpus (or their plurals do: `_written_forms`) first, then the rest,
+        each group in dictionary order."""
         if not self.vocabulary:
             return senses
-        known = [s for s in senses if all(t in self.vocabulary for t in tokenize(s))]
+        known = [s for s in senses if all(self._written_forms(t) for t in tokenize(s))]
         return known + [s for s in senses if s not in known]
+
+    @functools.cached_property
+    def _inflected(self) -> dict[str, tuple[str, ...]]:
+        """Noun → the corpus's plural of it where the corpus lacks the noun itself ("company" → "companies").
+        Nouns only: verb forms ("export" → "exported") also turned "present" (now) into "presented", and gold
+        out-of-scope questions were answered (docs/experiments.md). Built on first use (about 7 µs a word)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(self.vocabulary):
+            if word.isascii() and word.isalpha() and word not in _EN_STOPWORDS:
+                for lemma in _all_lemmas(word).get("NOUN", ()):
+                    if lemma != word:
+                        out[lemma].append(word)
+        return {lemma: tuple(words) for lemma, words in out.items()}
+
+    def _written_forms(self, token: str) -> tuple[str, ...]:
+        """The forms in which the corpus writes an English token: itself, else its plural (a dictionary sense is
+        singular, "enterprise", where a report writes "enterprises"); none when it writes neither."""
+        if token in self.vocabulary or not token.isascii():
+            return (token,) if token in self.vocabulary else ()
+        return self._inflected.get(token, ())
+
+    def _as_written(self, sense: str) -> str:
+        """A dictionary sense with the corpus's plurals of its words added ("company" → "company companies"): the
+        term groups match tokens exactly, so the singular alone never finds "companies"."""
+        if not self.vocabulary:
+            return sense
+        extra = [f for t in tokenize(sense) if t not in self.vocabulary for f in self._written_forms(t)]
+        return " ".join([sense, *dict.fromkeys(extra)])
 
 
 def _sense_tokens(senses: Iterable[str]) -> set[str]:
@@ -518,6 +551,11 @@ def _english_forms(phrase: str) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """`_all_lemmas`, cached for question words."""
+    return _all_lemmas(word)
+
+
+def _all_lemmas(word: str) -> dict[str, tuple[str, ...]]:
     """Part of speech → the word's lemmas in lemminflect's lexicon (none for a word it lacks: its rules for unknown
     words read names as verbs, "kangkang" → "kangk")."""
     from lemminflect import getAllLemmas
