@@ -490,7 +490,8 @@ class QueryExpander:
         each group in dictionary order."""
         if not self.vocabulary:
             return senses
-        known = [s for s in senses if all(self._written_forms(t) for t in tokenize(s))]
+        # A sense that is all function words (着, 以 for "use"; "of" for 的) can match nothing: never a known one.
+        known = [s for s in senses if (toks := tokenize(s)) and all(self._written_forms(t) for t in toks)]
         return known + [s for s in senses if s not in known]
 
     @functools.cached_property
@@ -543,7 +544,7 @@ def _english_forms(phrase: str) -> list[str]:
     if " " not in phrase:
         forms += [lemma for lemmas in _lemmas(phrase).values() for lemma in lemmas if lemma != phrase]
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
-                         ("ier", "y"), ("er", ""), ("est", "")):
+                         ("ier", "y"), ("er", ""), ("est", ""), ("ily", "y"), ("ly", "")):
         if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
             forms.append(phrase[: -len(suffix)] + repl)
     return list(dict.fromkeys(forms))

@@ -328,3 +328,18 @@ def test_only_nouns_take_the_corpus_plural() -> None:
     expander = QueryExpander(vocabulary=frozenset({"presented", "presents", "exported"}))
     assert "presented" not in expander.to_english("现在")
     assert "exported" not in expander.to_english("出口")
+
+
+def test_a_sense_of_function_words_only_is_not_preferred() -> None:
+    """"use" is a sense of 着 and 以, the commonest headwords listing it; both are function words that no passage
+    is indexed by, yet with no token left they counted as senses the corpus holds, and "use" went untranslated."""
+    expander = QueryExpander(vocabulary=frozenset({"用", "使用", "着", "以"}))
+    assert "用" in expander.token_group("use")
+    assert "着" not in expander.to_chinese("use")
+
+
+def test_an_adverb_without_an_entry_is_read_as_its_adjective() -> None:
+    """CC-CEDICT has "main" (主要) but not "mainly", nor "clinically": an -ly adverb falls back to its adjective."""
+    expander = QueryExpander()
+    assert "主要" in expander.to_chinese("What do payers mainly use AI for?")
+    assert "临床" in expander.token_group("clinically")
