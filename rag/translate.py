@@ -42,6 +42,15 @@ _DEF_SKIP = re.compile(r"^(surname|variant of|old variant|see |(?:only |also )?u
                        re.IGNORECASE)
 
 
+# The characters Chinese writes foreign names' sounds with (Xinhua's transliteration table, its commonest
+# syllables): a word the dictionary lacks made only of these is read as a name, not glossed character by character.
+_TRANSLITERATION = frozenset(
+    "阿埃艾爱安昂奥澳巴拜班邦鲍贝本比彼毕宾波伯博布查达戴丹道德登迪蒂丁杜多厄恩尔法范菲费芬丰佛夫弗福盖甘冈戈格"
+    "古圭哈海汉豪赫亨洪胡华怀霍基吉加贾杰金卡凯坎康考柯科克肯库奎拉莱赖兰朗劳勒雷蕾里利莉丽廉林琳卢鲁伦罗洛马玛"
+    "迈麦曼芒梅蒙米敏莫姆穆纳娜南瑙内妮尼宁纽努诺欧帕派潘庞佩彭皮珀普奇齐恰乔切钦琼丘萨塞桑瑟森沙莎尚舍什施史"
+    "斯松苏索塔泰坦汤唐特滕提汀图托瓦万旺威韦维温沃乌伍西希锡谢辛休雅亚扬耶伊因尤约泽扎詹兹佐")
+
+
 class Translator(Protocol):
     """Anything that can translate a short text; returns None when it cannot (timeouts, errors)."""
 
@@ -402,6 +411,11 @@ class QueryExpander:
             senses = self._prefer_known(zh_en[word])
             # A single character's first senses are often abbreviations (比 → Belgium): keep one sense.
             return [self._as_written(s) for s in (senses[:1] if len(word) == 1 else senses[:MAX_SENSES])]
+        if len(word) > 1 and all(ch in _TRANSLITERATION for ch in word):
+            # A foreign name written in the characters Chinese uses for sounds (约什 "Josh", 埃尔维 "Elway"): read
+            # character by character it became real words ("weigh in balance", "dust thus preserve") that no
+            # passage about Josh holds, so it is left untranslated, as a name the dictionary lacks.
+            return []
         # Unknown compound: translate its known parts (jieba's search-mode pieces, then characters).
         parts = [p for p in self._tokenizer.lcut_for_search(word) if p != word and p in zh_en]
         if not parts:

@@ -343,3 +343,18 @@ def test_an_adverb_without_an_entry_is_read_as_its_adjective() -> None:
     expander = QueryExpander()
     assert "主要" in expander.to_chinese("What do payers mainly use AI for?")
     assert "临床" in expander.token_group("clinically")
+
+
+def test_a_foreign_name_in_sound_characters_is_left_untranslated() -> None:
+    """约什·诺曼 is "Josh Norman": read character by character, 约什 became "weigh in balance" and 埃尔维 "dust thus
+    preserve", words that made an XQuAD question on Josh Norman look unlike its paragraph. A word the dictionary
+    lacks, made only of transliteration characters, is now a name without a translation."""
+    expander = QueryExpander()
+    english = expander.to_english("约什·诺曼拦截了多少球？")
+    assert "weigh" not in english and "intercept" in english
+    assert expander.token_group("约什") == {"约什"}
+    assert "dust" not in expander.to_english("约翰·埃尔维目前担任什么角色？")
+    # a word the dictionary has keeps its senses, even in sound characters (卡尔 "Karl"), as does a compound of
+    # ordinary words (队中, read by its parts)
+    assert "karl" in expander.to_english("卡尔")
+    assert expander.token_group("队中") != {"队中"}
