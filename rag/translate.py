@@ -497,6 +497,10 @@ class QueryExpander:
         # senses too, first sense of each first.
         if found == forms[0] and (verb := _verb_lemma(found)) is not None and verb in en_zh:
             senses = _interleave([senses, self._prefer_known(_most_common(en_zh[verb], self._tokenizer.FREQ))])
+        # Likewise a plural with an entry of its own, usually a narrower one ("animals" 兽类 "beasts", "seconds" 废品
+        # "rejects"): the singular's senses too (动物, 秒).
+        elif found == forms[0] and (noun := _noun_lemma(found)) is not None and noun in en_zh:
+            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[noun], self._tokenizer.FREQ))])
         return senses[:MAX_SENSES]
 
     def _prefer_known(self, senses: list[str]) -> list[str]:
@@ -576,6 +580,11 @@ def _all_lemmas(word: str) -> dict[str, tuple[str, ...]]:
     from lemminflect import getAllLemmas
 
     return dict(getAllLemmas(word)) if word.isalpha() else {}
+
+
+def _noun_lemma(word: str) -> str | None:
+    """The singular of a plural noun ("animals" → "animal"), or None for a word that is no plural."""
+    return next((v for v in _lemmas(word).get("NOUN", ()) if v != word), None) if " " not in word else None
 
 
 def _verb_lemma(word: str) -> str | None:

@@ -358,3 +358,9 @@ def test_a_foreign_name_in_sound_characters_is_left_untranslated() -> None:
     # ordinary words (队中, read by its parts)
     assert "karl" in expander.to_english("卡尔")
     assert expander.token_group("队中") != {"队中"}
+
+
+def test_a_plural_with_an_entry_of_its_own_also_takes_its_singulars_senses() -> None:
+    """CC-CEDICT has "animals" only as 兽类 ("beasts"), so "marine animals" never met 动物, the word Chinese
+    passages use; the singular's senses now come too, as an inflected verb's do."""
+    assert "动物" in QueryExpander().to_chinese("animals")
