@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import marshal
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 GLOSSARY = Path(__file__).resolve().parent / "data" / "glossary.tsv"
 MAX_SENSES = 2  # dictionary senses kept per word: the first sense is usually right, the second often helps
 MAX_PHRASE_WORDS = 4
+# A dictionary headword's rank for an English word: its log frequency, less this per place the word stands from the
+# headword's first sense (`_most_common`). 1 and 2 measured (docs/experiments.md); 2 answers more cross-language.
+RANK_PENALTY = 2.0
 TRANSLATION_CACHE_SIZE = 4096  # questions' phrase cuts and tokens' term groups each QueryExpander keeps
 LLM_CACHE_SIZE = 4096
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*%?")  # keeps "1,000" and "53%" whole, as tokenize does
@@ -492,15 +496,15 @@ class QueryExpander:
         found = next((f for f in forms if f in en_zh), None)
         if found is None:
             return None
-        senses = self._prefer_known(_most_common(en_zh[found], self._tokenizer.FREQ))
+        senses = self._prefer_known(_most_common(en_zh[found], self._tokenizer.FREQ, found))
         # An inflected verb that is also a headword of its own ("won" the currency, "left", "found"): the verb's
         # senses too, first sense of each first.
         if found == forms[0] and (verb := _verb_lemma(found)) is not None and verb in en_zh:
-            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[verb], self._tokenizer.FREQ))])
+            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[verb], self._tokenizer.FREQ, verb))])
         # Likewise a plural with an entry of its own, usually a narrower one ("animals" 兽类 "beasts", "seconds" 废品
         # "rejects"): the singular's senses too (动物, 秒).
         elif found == forms[0] and (noun := _noun_lemma(found)) is not None and noun in en_zh:
-            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[noun], self._tokenizer.FREQ))])
+            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[noun], self._tokenizer.FREQ, noun))])
         return senses[:MAX_SENSES]
 
     def _prefer_known(self, senses: list[str]) -> list[str]:
@@ -661,6 +665,15 @@ def _place_words() -> frozenset[str]:
         return frozenset(r[0] for r in rows if len(r) == 3 and r[2] == "ns")
 
 
-def _most_common(words: list[str], freq: dict[str, int]) -> list[str]:
-    """Candidate headwords by corpus frequency (jieba's dictionary counts), most frequent first."""
-    return sorted(dict.fromkeys(words), key=lambda w: -freq.get(w, 0))
+def _most_common(words: list[str], freq: dict[str, int], english: str = "") -> list[str]:
+    """Candidate headwords for `english`, most likely first: by corpus frequency (jieba's dictionary counts), less
+    RANK_PENALTY per place `english` stands from the headword's first sense. Frequency alone put 差 and 投 first for
+    "send" (their second and third senses) and 先生 for "doctor" (its fourth), ahead of 寄 and 医生, whose first
+    sense it is."""
+    zh_en = _cedict()[0]
+
+    def score(word: str) -> float:
+        senses = zh_en.get(word, [])
+        return math.log(freq.get(word, 0) + 1) - RANK_PENALTY * (senses.index(english) if english in senses else 0)
+
+    return sorted(dict.fromkeys(words), key=lambda w: -score(w))

@@ -71,7 +71,8 @@ def test_an_inflected_verb_is_looked_up_as_its_verb_too() -> None:
     """"won" is also CC-CEDICT's headword for the Korean currency (韩元), and "sent" has no entry at all: an English
     question about who won or what was sent looked for the currency, or for nothing, in Chinese passages."""
     expander = QueryExpander()
-    assert {"韩元", "赢"} <= expander.token_group("won")  # the headword's own sense stays beside the verb's
+    won = expander.token_group("won")
+    assert "韩元" in won and {"赢", "赢得"} & won  # the headword's own sense stays beside the verb's
     assert expander.token_group("sent") - {"sent"}
     assert "变化" in expander.token_group("changing")
 
@@ -364,3 +365,13 @@ def test_a_plural_with_an_entry_of_its_own_also_takes_its_singulars_senses() -> 
     """CC-CEDICT has "animals" only as 兽类 ("beasts"), so "marine animals" never met 动物, the word Chinese
     passages use; the singular's senses now come too, as an inflected verb's do."""
     assert "动物" in QueryExpander().to_chinese("animals")
+
+
+def test_a_headword_whose_first_sense_is_the_word_comes_before_a_commoner_one() -> None:
+    """By frequency alone "send" was 差 and 投 (their second and third senses) and "play" 拉 (to pull; to play the
+    violin); 寄 "to send" and 玩 "to play" have the word as their first sense."""
+    expander = QueryExpander()
+    assert expander.to_chinese("send").split()[0] == "寄"
+    assert expander.to_chinese("play").split()[0] == "玩"
+    assert "医生" in expander.to_chinese("doctor") and "先生" not in expander.to_chinese("doctor")
+    assert expander.to_chinese("market") == "市 市场"  # a much commoner word keeps its place for a close sense
