@@ -43,7 +43,7 @@ from rag.langid import warm_up as load_language_identifier
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
-from rag.text import question_language, tokenize
+from rag.text import PERCENT, has_percentage, question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Engine:
         self.embedder = embedder
         self.snapshot = snapshot
         self.expander = QueryExpander(vocabulary=snapshot.lexical.vocabulary())
-        self._doc_freq = snapshot.lexical.document_frequencies()
+        self._doc_freq = with_percent(snapshot.lexical.document_frequencies())
         self.abstention = AbstentionModel()
         self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
         self._latent_cache: LRUCache[sparse.csr_matrix] = LRUCache(settings.cache_size)
@@ -393,7 +393,7 @@ class Engine:
         snap = build_index(documents, self.embedder, self.settings, previous=self.snapshot)
         self.snapshot = snap
         self.expander = QueryExpander(translator=self.expander.translator, vocabulary=snap.lexical.vocabulary())
-        self._doc_freq = snap.lexical.document_frequencies()
+        self._doc_freq = with_percent(snap.lexical.document_frequencies())
         self._answer_cache.clear()
         return snap
 
@@ -401,6 +401,13 @@ class Engine:
         """Index `documents` (re-embedding only new text) and swap the result in for new requests."""
         with self._write_lock:
             return self._swap(documents)
+
+
+def with_percent(doc_freq: dict[str, int]) -> dict[str, int]:
+    """Document frequencies with PERCENT as a word of its own: a question asking for a percentage asks for what
+    the corpus writes as "53%" (rag/text.py). Its count is the commonest percentage's, a lower bound."""
+    counts = [n for tok, n in doc_freq.items() if has_percentage((tok,))]
+    return {**doc_freq, PERCENT: max(counts)} if counts else doc_freq
 
 
 def corpus_documents(settings: Settings) -> list[Document]:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from rag.chunking import Chunk
 from rag.index import IndexSnapshot
 from rag.sentences import best_rows
-from rag.text import detect_language, plural, tokenize
+from rag.text import PERCENT, detect_language, has_percentage, plural, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +181,12 @@ class PreparedQuery:
 
 
 def coverage(terms: Sequence[Term], tokens: AbstractSet[str]) -> float:
-    """IDF-weighted share of the question's terms that a passage's tokens contain (a term or a translation)."""
+    """IDF-weighted share of the question's terms that a passage's tokens contain (a term or a translation; a
+    percentage for a word asking for one: PERCENT)."""
     total = sum(w for _, w in terms)
-    return sum(w for group, w in terms if group & tokens) / total if total else 0.0
+    if not total:
+        return 0.0
+    return sum(w for group, w in terms if group & tokens or (PERCENT in group and has_percentage(tokens))) / total
 
 
 def language_group(lang: str) -> str:

@@ -24,7 +24,18 @@ from typing import Protocol
 from rag.cache import LRUCache
 from rag.config import DEFAULT_MODEL_CACHE_DIR
 from rag.stores.manifest import write_atomic
-from rag.text import _EN_STOPWORDS, _ZH_STOPWORDS, jieba_tokenizer, normalize, plural, singular, to_simplified, tokenize
+from rag.text import (
+    _EN_STOPWORDS,
+    _ZH_STOPWORDS,
+    PERCENT,
+    PERCENT_WORDS,
+    jieba_tokenizer,
+    normalize,
+    plural,
+    singular,
+    to_simplified,
+    tokenize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +355,7 @@ class QueryExpander:
         token (a fresh set each call: callers add to it): each search reads every question token's group twice."""
         group = self._group_cache.get(tok)
         if group is None:
-            group = frozenset(self._token_group(tok))
+            group = frozenset(self._token_group(tok) | ({PERCENT} if tok in PERCENT_WORDS else set()))
             self._group_cache.put(tok, group)
         return set(group)
 

@@ -197,6 +197,23 @@ def test_coverage_counts_a_term_once_through_any_of_its_translations() -> None:
     assert coverage(terms, set()) == 0.0 and coverage([], {"fda"}) == 0.0
 
 
+def test_a_word_asking_for_a_percentage_is_covered_by_a_passage_that_gives_one() -> None:
+    """"What percentage of organizations intend to spend more on AI in 2026?" was refused with its table row first:
+    the Chinese report writes "85%", never 百分比, so "percentage" counted as a word the reports lack."""
+    from rag.engine import with_percent
+    from rag.retrieval import coverage
+    from rag.text import PERCENT, tokenize
+    from rag.translate import QueryExpander
+
+    group = QueryExpander().token_group("percentage")
+    assert PERCENT in group and "百分比" in group
+    terms = [(frozenset(group), 1.0), (frozenset({"组织"}), 1.0)]
+    assert coverage(terms, set(tokenize("85%的组织计划增加预算"))) == 1.0
+    assert coverage(terms, set(tokenize("组织计划增加预算，2026年"))) == 0.5  # a year is no percentage
+    assert with_percent({"85%": 3, "7.5%": 5, "ai": 9})[PERCENT] == 5
+    assert PERCENT not in with_percent({"ai": 9})
+
+
 def test_answer_sentence_weighs_shared_words_by_the_given_weight() -> None:
     """With IDF weights (what the engine passes), one rare shared word outweighs a long common one; by word
     length alone, the long one wins."""
