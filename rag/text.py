@@ -232,15 +232,13 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
-# English inflection, crudely, both ways: the BM25 query of a Chinese question's translation searches plurals
-# (rag/retrieval.py), the rerank matches words in their singular (rag/answer.py), and a question word the corpus
-# lacks takes whichever form the corpus has (QueryExpander._token_group in rag/translate.py).
-# A question asking for a percentage is answered by a passage that writes one ("53%", which tokenizes whole),
-# never by the word itself: neither report section says "percentage" or 百分比 beside its figures. The words below
-# carry PERCENT in their term groups, and a passage holding any percentage holds PERCENT (`retrieval.coverage`).
+# A question asking for a percentage is answered by a passage that writes one ("53%", which tokenizes whole), and
+# the reports seldom write the word beside it ("percentage", 百分比). The words below (as the index tokenizes them:
+# 占比 is two tokens, so it is not one) carry PERCENT in their term groups, and a passage holding any percentage
+# holds PERCENT (`retrieval.coverage`).
 PERCENT = "%"
 PERCENT_WORDS = frozenset({"percent", "percentage", "percentages", "proportion", "百分比", "百分数", "百分之",
-                           "百分之几", "比例", "占比", "比重", "比率"})
+                           "百分之几", "比例", "比重", "比率"})
 
 
 def has_percentage(tokens: Iterable[str]) -> bool:
@@ -248,6 +246,9 @@ def has_percentage(tokens: Iterable[str]) -> bool:
     return any(t.endswith(PERCENT) and t[:-1][-1:].isdigit() for t in tokens)
 
 
+# English inflection, crudely, both ways: the BM25 query of a Chinese question's translation searches plurals
+# (rag/retrieval.py), the rerank matches words in their singular (rag/answer.py), and a question word the corpus
+# lacks takes whichever form the corpus has (QueryExpander._token_group in rag/translate.py).
 def plural(word: str) -> str | None:
     """An English noun's regular plural ("device" → "devices", "therapy" → "therapies", "tax" → "taxes"), or None
     for a word that already ends in -s, a short one, or one not in Latin letters."""
