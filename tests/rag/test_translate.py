@@ -311,13 +311,16 @@ def test_a_phrases_words_added_to_a_term_group_do_not_leak_into_the_cached_group
     assert expander.token_groups("Are open-source models critical?") == first
 
 
-def test_a_sense_the_reports_write_only_in_the_plural_is_preferred_and_found() -> None:
+def test_a_sense_the_reports_write_only_in_the_plural_is_preferred_and_searched_for() -> None:
     """企业 is "company; firm; enterprise": a report saying "108,000 Registered Entities … Unicorn Enterprises" holds
     "enterprises" and "companies" but never the singulars, so the corpus-aware sense choice passed over the senses
-    it uses, and the term groups, which match tokens exactly, could not find them."""
+    it uses, and the translation's BM25 query, which matches tokens exactly, could not find them."""
     expander = QueryExpander(vocabulary=frozenset({"companies", "enterprises"}))
     assert expander.to_english("企业") == "company companies enterprise enterprises"
-    assert {"companies", "enterprises"} <= expander.token_groups("中国有多少家企业？")["企业"]
+    # The term groups (coverage, the abstention signals) take the chosen senses as written: with the plurals too,
+    # more of a fresh set of out-of-scope Chinese questions were answered (9 → 6 of 20 refused).
+    assert {"company", "enterprise"} <= expander.token_groups("中国有多少家企业？")["企业"]
+    assert "companies" not in expander.token_groups("中国有多少家企业？")["企业"]
     # without a corpus, or for a word the corpus writes as it is, nothing changes
     assert QueryExpander().to_english("企业") == "company firm"
     assert QueryExpander(vocabulary=frozenset({"company", "firm"})).to_english("企业") == "company firm"
@@ -331,12 +334,14 @@ def test_only_nouns_take_the_corpus_plural() -> None:
     assert "exported" not in expander.to_english("出口")
 
 
-def test_a_sense_of_function_words_only_is_not_preferred() -> None:
+def test_a_chinese_sense_of_function_words_only_is_not_preferred() -> None:
     """"use" is a sense of 着 and 以, the commonest headwords listing it; both are function words that no passage
-    is indexed by, yet with no token left they counted as senses the corpus holds, and "use" went untranslated."""
+    is indexed by, yet with no token left they counted as senses the corpus holds, and "use" went untranslated.
+    English senses keep the old reading (有 "to have"): changing it made out-of-scope Chinese questions look covered."""
     expander = QueryExpander(vocabulary=frozenset({"用", "使用", "着", "以"}))
     assert "用" in expander.token_group("use")
     assert "着" not in expander.to_chinese("use")
+    assert expander._prefer_known(["of", "nothing"]) == ["of", "nothing"]  # "of" (all stopwords) stays first
 
 
 def test_an_adverb_without_an_entry_is_read_as_its_adjective() -> None:
