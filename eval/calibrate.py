@@ -18,8 +18,10 @@ questions refused (docs/experiments.md).
 `cross_language_offset`: what the cosine signals are raised by in a corpus without the question's language
 (`cross_language_offsets`, measured on XQuAD's paragraphs and general-domain questions; `cross_language` says how).
 
---near-miss (default eval/calibration/near_miss.jsonl): out-of-scope questions written by another hand, most of
-them naming what the reports mention but asking what they do not say. By default they are only checked
+--near-miss (default eval/calibration/near_miss.jsonl and paired_oos.jsonl): out-of-scope questions, the first
+file's written by another hand, most of them naming what the reports mention but asking what they do not say; the
+second's the same patient questions in English and Chinese (kinds paired_oos_en / paired_oos_zh), so a change that
+makes one language's questions look covered shows as a gap between the two. By default they are only checked
 (`near_miss_refused`, by kind), like the off-topic sets. With --train-near-miss they also train the model and
 their own refusal rate is five-fold cross-validated (`near_miss_refused_cv`). Training on them was measured and
 not kept: the signals cannot tell them from answerable questions, so they only blurred the boundary (gold
@@ -51,6 +53,9 @@ from rag.index import build_index
 OTHER_LANGUAGE_MAX_SHARE = 0.1
 
 NEAR_MISS = Path(__file__).resolve().parent / "calibration" / "near_miss.jsonl"
+# The same out-of-scope patient questions in English and in Chinese (kinds paired_oos_en / paired_oos_zh): a change
+# that makes one language's questions look covered shows as a gap between the two (docs/experiments.md).
+PAIRED_OOS = Path(__file__).resolve().parent / "calibration" / "paired_oos.jsonl"
 
 
 def collect(engine: Engine, gold: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -287,8 +292,9 @@ def main() -> None:
     ap.add_argument("--off-topic", type=int, default=150, help="questions per off-topic set to check (0: skip)")
     ap.add_argument("--train-off-topic", type=int, default=100,
                     help="further questions per off-topic set to train on as out of scope (0: the gold set only)")
-    ap.add_argument("--near-miss", type=Path, default=NEAR_MISS,
-                    help="out-of-scope questions by another hand to check the model on (a missing file: none)")
+    ap.add_argument("--near-miss", type=Path, nargs="*", default=[NEAR_MISS, PAIRED_OOS],
+                    help="files of out-of-scope questions to check the model on, reported by kind (a missing file: "
+                         "none)")
     ap.add_argument("--train-near-miss", action="store_true", help="also train on them (measured worse)")
     ap.add_argument("--offset-questions", type=int, default=300,
                     help="off-topic questions per language that set the cross-language offsets (0: no offsets)")
@@ -299,7 +305,7 @@ def main() -> None:
     x, y, no_figure, ids = collect(engine, Path(args.gold))
     train = off_topic_questions(args.data, args.train_off_topic, skip=args.off_topic) if args.train_off_topic else {}
     general = np.vstack([collect_questions(engine, qs)[0] for qs in train.values()] or [np.zeros((0, x.shape[1]))])
-    near = near_miss_questions(args.near_miss)
+    near = [row for path in args.near_miss for row in near_miss_questions(path)]
     near_x, near_no_figure = collect_questions(engine, [q for q, _ in near])
     extra = np.vstack([general, near_x]) if args.train_near_miss else general
     p_cv = leave_one_out(x, y, extra)

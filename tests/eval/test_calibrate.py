@@ -194,3 +194,22 @@ def test_the_shipped_offsets_were_measured_and_raise_answers_across_languages() 
         assert row["offset"] == offset and 0 < offset <= 0.2
         assert row["off_topic_answered"] <= row["off_topic_answered_own_language"]
         assert row["xquad_answered"] > row["xquad_answered_without_offset"]
+
+
+def test_the_paired_out_of_scope_file_asks_each_question_in_both_languages() -> None:
+    import re
+
+    from eval.calibrate import PAIRED_OOS, near_miss_questions
+    from eval.gold import GOLD_DIR, load_gold
+
+    rows = [json.loads(line) for line in PAIRED_OOS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_lang = {lang: [r for r in rows if r["language"] == lang] for lang in ("en", "zh")}
+    assert len(by_lang["en"]) == len(by_lang["zh"]) >= 10 and len(rows) == 2 * len(by_lang["en"])
+    assert [r["id"][6:] for r in by_lang["en"]] == [r["id"][6:] for r in by_lang["zh"]]  # po-en-001 ↔ po-zh-001
+    for r in rows:
+        assert r["kind"] == f"paired_oos_{r['language']}" and r["id"].startswith(f"po-{r['language']}-")
+        assert bool(re.search(r"[\u3400-\u9fff]", r["question"])) == (r["language"] == "zh"), r["id"]
+        assert r["why_not_covered"]
+    others = {row.question for d in (GOLD_DIR, GOLD_DIR.parent / "heldout") for row in load_gold(d)}
+    assert not {r["question"] for r in rows} & others
+    assert {k for _, k in near_miss_questions(PAIRED_OOS)} == {"paired_oos_en", "paired_oos_zh"}
