@@ -43,7 +43,7 @@ from rag.langid import warm_up as load_language_identifier
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
-from rag.text import PERCENT, has_percentage, question_language, tokenize
+from rag.text import PERCENT, is_percentage, question_language, tokenize
 from rag.translate import QueryExpander
 
 logger = logging.getLogger(__name__)
@@ -406,7 +406,7 @@ class Engine:
 def with_percent(doc_freq: dict[str, int]) -> dict[str, int]:
     """Document frequencies with PERCENT as a word of its own: a question asking for a percentage asks for what
     the corpus writes as "53%" (rag/text.py). Its count is the commonest percentage's, a lower bound."""
-    counts = [n for tok, n in doc_freq.items() if has_percentage((tok,))]
+    counts = [n for tok, n in doc_freq.items() if is_percentage(tok)]
     return {**doc_freq, PERCENT: max(counts)} if counts else doc_freq
 
 

@@ -241,9 +241,14 @@ PERCENT_WORDS = frozenset({"percent", "percentage", "percentages", "proportion",
                            "百分之几", "比例", "比重", "比率"})
 
 
+def is_percentage(token: str) -> bool:
+    """Whether a token is a percentage ("53%", "7.5%")."""
+    return token.endswith(PERCENT) and token[:-1][-1:].isdigit()
+
+
 def has_percentage(tokens: Iterable[str]) -> bool:
-    """Whether a passage's tokens include a percentage ("53%", "7.5%")."""
-    return any(t.endswith(PERCENT) and t[:-1][-1:].isdigit() for t in tokens)
+    """Whether a passage's tokens include a percentage."""
+    return any(map(is_percentage, tokens))
 
 
 # English inflection, crudely, both ways: the BM25 query of a Chinese question's translation searches plurals

@@ -510,16 +510,19 @@ class QueryExpander:
         found = next((f for f in forms if f in en_zh), None)
         if found is None:
             return None
-        senses = self._prefer_known(_most_common(en_zh[found], self._tokenizer.FREQ, found))
-        # An inflected verb that is also a headword of its own ("won" the currency, "left", "found"): the verb's
-        # senses too, first sense of each first.
-        if found == forms[0] and (verb := _verb_lemma(found)) is not None and verb in en_zh:
-            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[verb], self._tokenizer.FREQ, verb))])
-        # Likewise a plural with an entry of its own, usually a narrower one ("animals" 兽类 "beasts", "seconds" 废品
-        # "rejects"): the singular's senses too (动物, 秒).
-        elif found == forms[0] and (noun := _noun_lemma(found)) is not None and noun in en_zh:
-            senses = _interleave([senses, self._prefer_known(_most_common(en_zh[noun], self._tokenizer.FREQ, noun))])
+        senses = self._ranked_senses(found, en_zh)
+        # An inflected verb that is also a headword of its own ("won" the currency, "left", "found"), or a plural
+        # with an entry of its own, usually a narrower one ("animals" 兽类 "beasts"): the verb's or the singular's
+        # senses too (赢, 动物), first sense of each first.
+        if found == forms[0]:
+            base = next((b for b in (_base_form(found, "VERB"), _base_form(found, "NOUN")) if b in en_zh), None)
+            if base is not None:
+                senses = _interleave([senses, self._ranked_senses(base, en_zh)])
         return senses[:MAX_SENSES]
+
+    def _ranked_senses(self, english: str, en_zh: dict[str, list[str]]) -> list[str]:
+        """An English word's Chinese headwords, the likeliest (`_most_common`) and the corpus's own first."""
+        return self._prefer_known(_most_common(en_zh[english], self._tokenizer.FREQ, english))
 
     def _prefer_known(self, senses: list[str]) -> list[str]:
         """Senses whose words all occur in the corpus (or their plurals do: `_written_forms`) first, then the rest,
@@ -601,14 +604,10 @@ def _all_lemmas(word: str) -> dict[str, tuple[str, ...]]:
     return dict(getAllLemmas(word)) if word.isalpha() else {}
 
 
-def _noun_lemma(word: str) -> str | None:
-    """The singular of a plural noun ("animals" → "animal"), or None for a word that is no plural."""
-    return next((v for v in _lemmas(word).get("NOUN", ()) if v != word), None) if " " not in word else None
-
-
-def _verb_lemma(word: str) -> str | None:
-    """The verb an inflected form comes from ("won" → "win"), or None for a word that is no inflected verb."""
-    return next((v for v in _lemmas(word).get("VERB", ()) if v != word), None) if " " not in word else None
+def _base_form(word: str, pos: str) -> str | None:
+    """The verb an inflected form comes from ("won" → "win", pos "VERB") or a plural's singular ("animals" →
+    "animal", pos "NOUN"); None for a word that is neither."""
+    return next((v for v in _lemmas(word).get(pos, ()) if v != word), None) if " " not in word else None
 
 
 # British spellings and their American forms, which CC-CEDICT's English and most reports use: "organisation",
