@@ -338,8 +338,9 @@ class Engine:
         # A name's word with the question's own term group where it has one: that group knows the glossary word
         # it was split from (蚂蚁阿福 → 蚂蚁 + 阿福, both "ant health affu"), where the word alone translates as
         # 阿福 "fortune" and read as missing from an English report ("蚂蚁阿福的月活跃用户有多少？" was refused).
-        names = [groups.get(tok) or self.expander.token_group(tok) for term in entity_terms(result.question)
-                 for tok in tokenize(term) if self._doc_freq.get(tok, 0) < common]
+        names = [self.expander.name_group(tok, groups.get(tok) or self.expander.token_group(tok))
+                 for term in entity_terms(result.question) for tok in tokenize(term)
+                 if self._doc_freq.get(tok, 0) < common]
         vector = result.question_vector
         if vector is None:
             vector = self._embed_queries([result.question])[0]

@@ -342,6 +342,16 @@ class QueryExpander:
             return {t for toks in present for t in toks}
         return {t for toks in tokens for t in toks if t not in self.vocabulary}
 
+    def name_group(self, tok: str, group: set[str]) -> set[str]:
+        """A name's term group as the entity check reads it: a Chinese place keeps the name its dictionary senses
+        begin with and drops their description. 成都 is "Chengdu subprovincial city and capital of Sichuan province
+        in southwest China", so its group held "china", and a question about Chengdu found its name in any passage
+        saying China. Retrieval and coverage keep the whole group."""
+        if not _HAN_RE.search(tok) or tok in self.gloss_zh_en or tok not in _place_words():
+            return group
+        names = {t for s in _cedict()[0].get(tok, []) for t in tokenize(place_name(s))}
+        return {t for t in group if t == tok or t in names} if names & group else group
+
     def phrase_group(self, phrase: str) -> set[str]:
         """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""
         key = normalize(phrase).strip()
@@ -631,6 +641,17 @@ def american_spelling(word: str) -> str | None:
 # A demonym's endings and what its place name ends with instead: "mongolian" → "mongolia", "brazilian" → "brazil",
 # "italian" → "italy", "ukrainian" → "ukraine", "japanese" → "japan", "israeli" → "israel".
 _DEMONYM_ENDINGS = (("n", ""), ("an", ""), ("ian", ""), ("ian", "y"), ("ian", "e"), ("ese", ""), ("i", ""))
+
+
+# Where a place's dictionary sense turns from its name to a description of it: "chengdu subprovincial city and capital
+# of sichuan province", "hainan province, in south china sea", "shanghai municipality, central east china".
+_PLACE_DESCRIPTION = re.compile(r"[,;]|\b(?:subprovincial|city|province|municipality|capital|district|county|prefecture"
+                                r"|island|autonomous|region|town|township|village|abbr)\b")
+
+
+def place_name(sense: str) -> str:
+    """The name a place's dictionary sense begins with, without the description that follows it."""
+    return _PLACE_DESCRIPTION.split(sense, maxsplit=1)[0].strip()
 
 
 def place_of(word: str) -> tuple[str, list[str]] | None:

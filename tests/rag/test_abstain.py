@@ -8,6 +8,7 @@ from rag.abstain import FEATURES, MODEL_FILE, AbstentionModel, Signals
 from rag.engine import Engine
 from rag.index import IndexSnapshot
 from rag.retrieval import Hit
+from rag.translate import QueryExpander
 
 
 def test_shipped_model_was_fitted_on_the_current_signals() -> None:
@@ -48,6 +49,23 @@ def test_a_demonym_finds_the_place_the_report_names(engine: Engine) -> None:
     assert engine.signals(result).entity_missing == 0.0
     answer = engine.ask("How much did the liver transplant for the Mongolian baby cost?")
     assert answer.answered and any("200,000 yuan" in q.text for q in answer.quotes)
+
+
+@pytest.mark.parametrize("question", ["杭州有没有给外国人看病的国际门诊？",
+                                      "Is there an international clinic for foreigners in Hangzhou?"])
+def test_a_city_the_reports_never_name_is_missing_in_either_language(engine: Engine, question: str) -> None:
+    """CC-CEDICT describes 杭州 as "Hangzhou subprovincial city and capital of Zhejiang province in southeast China":
+    read whole, any passage saying China held the Chinese question's name, while the English one's was missing."""
+    assert engine.signals(engine.search(question, 5)).entity_missing == 1.0
+    assert not engine.ask(question).answered
+
+
+def test_a_place_the_reports_name_is_found_through_its_name() -> None:
+    expander = QueryExpander()
+    assert expander.name_group("成都", expander.token_group("成都")) == {"成都", "chengdu"}
+    assert "china" in expander.token_group("成都")  # retrieval and coverage keep the whole description
+    assert expander.name_group("上海", expander.token_group("上海")) >= {"上海", "shanghai"}
+    assert expander.name_group("医院", expander.token_group("医院")) == expander.token_group("医院")  # not a place
 
 
 def test_a_name_split_from_a_glossary_word_keeps_the_words_translation(engine: Engine) -> None:

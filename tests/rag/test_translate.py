@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rag.text import tokenize
-from rag.translate import QueryExpander, _cedict, place_of
+from rag.translate import QueryExpander, _cedict, place_name, place_of
 
 
 def test_chinese_question_is_translated_word_by_word_into_english() -> None:
@@ -380,3 +380,13 @@ def test_a_headword_whose_first_sense_is_the_word_comes_before_a_commoner_one() 
     assert expander.to_chinese("play").split()[0] == "玩"
     assert "医生" in expander.to_chinese("doctor") and "先生" not in expander.to_chinese("doctor")
     assert expander.to_chinese("market") == "市 市场"  # a much commoner word keeps its place for a close sense
+
+
+@pytest.mark.parametrize(("sense", "name"), [
+    ("chengdu subprovincial city and capital of sichuan province in southwest china", "chengdu"),
+    ("hainan province, in south china sea, short name , capital haikou", "hainan"),
+    ("shanghai municipality, central east china, abbr", "shanghai"),
+    ("beijing, capital of people's republic of china", "beijing"),
+    ("united states", "united states"), ("canton", "canton")])
+def test_a_places_sense_is_cut_to_its_name(sense: str, name: str) -> None:
+    assert place_name(sense) == name
