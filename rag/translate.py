@@ -565,12 +565,16 @@ class QueryExpander:
         return self._inflected.get(token, ())
 
     def _as_written(self, sense: str) -> str:
-        """A dictionary sense with the corpus's plurals of its words added ("company" → "company companies"), for the
-        translation: its BM25 query matches tokens exactly, so the singular alone never finds "companies"."""
-        if not self.vocabulary:
+        """A dictionary sense with the corpus's plural of its head noun added ("company" → "company companies",
+        "sound device" → "sound device devices"), for the translation: its BM25 query matches tokens exactly, so the
+        singular alone never finds "companies". Only the last word, as English noun phrases end in their head, and not
+        in a phrase that opens with a function word ("at present", "in time"): any word gave "at present" →
+        "presents", "second nature" → "seconds", "lead pampered life" → "leads"."""
+        tokens = tokenize(sense)
+        if (not self.vocabulary or not tokens or tokens[-1] in self.vocabulary
+                or (len(words := sense.split()) > 1 and words[0] in _EN_STOPWORDS)):
             return sense
-        extra = [f for t in tokenize(sense) if t not in self.vocabulary for f in self._written_forms(t)]
-        return " ".join([sense, *dict.fromkeys(extra)])
+        return " ".join([sense, *self._written_forms(tokens[-1])])
 
 
 def _sense_tokens(senses: Iterable[str]) -> set[str]:

@@ -334,6 +334,15 @@ def test_only_nouns_take_the_corpus_plural() -> None:
     assert "exported" not in expander.to_english("出口")
 
 
+def test_only_a_senses_last_word_takes_the_corpus_plural() -> None:
+    """English noun phrases end in their head: "sound device" is searched as "devices" too, but "at present" (现在)
+    is not "presents", nor "second nature" "seconds"."""
+    expander = QueryExpander(vocabulary=frozenset({"presents", "devices", "seconds", "sound"}))
+    assert "presents" not in expander.to_english("现在").split()
+    assert expander._as_written("sound device") == "sound device devices"
+    assert expander._as_written("second nature") == "second nature"
+
+
 def test_a_chinese_sense_of_function_words_only_is_not_preferred() -> None:
     """"use" is a sense of 着 and 以, the commonest headwords listing it; both are function words that no passage
     is indexed by, yet with no token left they counted as senses the corpus holds, and "use" went untranslated.
