@@ -22,6 +22,7 @@ from rag.answer import (
     NO_FIGURE,
     NO_NAME,
     NOT_COVERED,
+    RERANK_DEPTH,
     UNREAD_LANGUAGE,
     Answer,
     Extract,
@@ -40,7 +41,7 @@ from rag.figures import answer_checks
 from rag.index import IndexSnapshot, build_index, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
-from rag.retrieval import Filters, Hit, PreparedQuery, Term, search_multilingual
+from rag.retrieval import Filters, Hit, PreparedQuery, Term, language_group, search_multilingual
 from rag.sources import NamedSource, TitleTable, named_source, title_table
 from rag.spelling import Correction, Speller
 from rag.text import PERCENT, is_percentage, question_language, tokenize
@@ -200,7 +201,12 @@ class Engine:
                               corrections=corrections, unread_language=unread)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
-            result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang)
+            glossed = None
+            if language_group(lang) == "en" and snap.glossed is not None:  # the Chinese passages' English glosses
+                scores = snap.glossed.scores(tokenize(queries[0]))
+                glossed = {h.row: float(scores[h.row]) for h in hits[:RERANK_DEPTH]}
+            result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang,
+                                          glossed=glossed)
         result.pool, result.hits = result.hits, result.hits[:k]
         t3 = time.perf_counter()
         result.timing_ms = {"expand": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}

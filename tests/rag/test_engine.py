@@ -378,6 +378,32 @@ def test_sentence_rerank_moves_up_a_passage_whose_sentence_answers_and_keeps_chi
     assert chinese[0].row == 2  # for a Chinese question every passage can move
 
 
+def test_chinese_passages_for_an_english_question_are_ordered_by_their_glosses() -> None:
+    """They move only among their own places, by the question's BM25 score against their English gloss plus their best
+    sentence cosine; without glossed scores they stay where retrieval put them."""
+    from rag.answer import sentence_rerank
+
+    def hit(i: int, text: str, lang: str) -> Hit:
+        return Hit(Chunk(f"d:{i}", "d", 0, len(text), text, lang), 1.0 - i / 10, 0.5, 1.0, i)  # type: ignore[arg-type]
+
+    head = [hit(0, "医院的文书工作很多。", "zh"), hit(1, "Clinical notes take time.", "en"),
+            hit(2, "47%的组织正在使用或评估AI智能体。", "zh"), hit(3, "Agents are evaluated.", "en")]
+    question = ["How many organisations use AI agents?"]
+    assert [h.row for h in sentence_rerank(question, head, language="en")][::2] == [0, 2]
+    out = sentence_rerank(question, head, language="en", glossed={0: 1.0, 2: 6.0})
+    assert [h.row for h in out][::2] == [2, 0]  # the Chinese places, reordered
+    assert {h.row for h in out[1::2]} == {1, 3}  # the English passages keep theirs
+    # a sentence cosine counts too, at the cross-language weight
+    assert sentence_rerank(question, head, {0: {0: 0.9}, 2: {0: 0.1}}, language="en",
+                           glossed={0: 1.0, 2: 6.0})[0].row == 0
+
+
+def test_an_english_question_finds_the_chinese_sentence_its_words_gloss_first(engine: Engine) -> None:
+    """Ordered by retrieval alone, a summary passage naming AI agents came first and the survey's figure second."""
+    hits = engine.search("How many healthcare organizations are already using or evaluating agentic AI?", 5).hits
+    assert "47%的组织正在使用或评估AI智能体" in hits[0].chunk.text
+
+
 def test_sentence_rerank_reorders_only_the_top_five_and_can_be_turned_off(settings: Settings, embedder: Embedder,
                                                                         engine: Engine) -> None:
     """The top five hold the same passages either way (the abstention signals read their maxima)."""
