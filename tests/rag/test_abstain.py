@@ -51,11 +51,11 @@ def test_a_demonym_finds_the_place_the_report_names(engine: Engine) -> None:
     assert answer.answered and any("200,000 yuan" in q.text for q in answer.quotes)
 
 
-@pytest.mark.parametrize("question", ["杭州有没有给外国人看病的国际门诊？",
-                                      "Is there an international clinic for foreigners in Hangzhou?"])
+@pytest.mark.parametrize("question", ["南京的三甲医院挂号要提前几天？",
+                                      "How many days ahead must I book a top-tier hospital in Nanjing?"])
 def test_a_city_the_reports_never_name_is_missing_in_either_language(engine: Engine, question: str) -> None:
-    """CC-CEDICT describes 杭州 as "Hangzhou subprovincial city and capital of Zhejiang province in southeast China":
-    read whole, any passage saying China held the Chinese question's name, while the English one's was missing."""
+    """CC-CEDICT describes 南京 as "Nanjing subprovincial city …" and "capital of China at different historical
+    periods": read whole, any passage saying China held the Chinese question's name; the English one's was missing."""
     assert engine.signals(engine.search(question, 5)).entity_missing == 1.0
     assert not engine.ask(question).answered
 
