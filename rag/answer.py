@@ -265,13 +265,13 @@ class _AnswerQuery(NamedTuple):
 # each passage is ordered by its rank minus its best sentence's score (the one the answer would quote: shared
 # words by IDF, the sentence vector's cosine, the amount bonus) over RERANK_POINTS_PER_RANK. Retrieval ranks whole
 # passages by lists that each see one side of them; this reads the sentence that would answer. A Chinese passage
-# keeps its place for an English question: its words meet the question only through the English → Chinese
+# is not scored so for an English question: its words meet the question only through the English → Chinese
 # dictionary translation, which is noisy (as for the dense leg, rag/engine.py): reordering by it cost XQuAD en→zh
 # R@1 0.875 → 0.828. Five keeps the set the abstention signals read unchanged (they take maxima over the top five).
 # Those Chinese passages are instead ordered among their own places by the other direction of the dictionary: the
 # question's words against each passage's English gloss (the index's glossed BM25, `glossed`), plus its best
-# sentence's cosine at CROSS_DENSE_WEIGHT, as the answer step weighs another language's sentence. Gold en→zh first
-# places 5 up, 3 down (MRR@10 0.830 → 0.835); XQuAD en→zh R@1 0.887 → 0.892; a fresh set of 30 English questions on
+# sentence's cosine at CROSS_DENSE_WEIGHT, as the answer step weighs another language's sentence. Gold: evidence
+# ranks 6 up, 3 down (MRR@10 0.830 → 0.835); XQuAD en→zh R@1 0.887 → 0.892; a fresh set of 30 English questions on
 # Chinese passages, hit@1 0.533 → 0.633 (docs/experiments.md).
 RERANK_DEPTH = 5
 RERANK_POINTS_PER_RANK = 2.0
