@@ -201,10 +201,13 @@ class Engine:
                               corrections=corrections, unread_language=unread)
         if self.settings.sentence_rerank:
             result.similarity = self.sentence_similarity(result)  # the same top rows before and after the rerank
+            # An English question's Chinese passages among those the rerank moves are ordered by their English
+            # glosses: scored only when there are some, as a BM25 pass over the whole glossed index.
+            chinese = [h.row for h in hits[:RERANK_DEPTH] if language_group(h.chunk.lang) == "zh"]
             glossed = None
-            if language_group(lang) == "en" and snap.glossed is not None:  # the Chinese passages' English glosses
+            if chinese and language_group(lang) == "en" and snap.glossed is not None:
                 scores = snap.glossed.scores(tokenize(queries[0]))
-                glossed = {h.row: float(scores[h.row]) for h in hits[:RERANK_DEPTH]}
+                glossed = {row: float(scores[row]) for row in chinese}
             result.hits = sentence_rerank(queries, hits, result.similarity, self._idf_weight(snap), lang,
                                           glossed=glossed)
         result.pool, result.hits = result.hits, result.hits[:k]
