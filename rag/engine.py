@@ -35,7 +35,7 @@ from rag.cache import LRUCache
 from rag.config import Settings
 from rag.doc_store import DocStore
 from rag.documents import Document
-from rag.embedders import Embedder, embedder_for, latent_encoder
+from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.figures import answer_checks
 from rag.index import IndexSnapshot, build_index, load_index
@@ -154,6 +154,27 @@ class Engine:
                 rows[i] = v
         return np.stack([r for r in rows if r is not None]) if rows else np.zeros((0, self.embedder.dim), np.float32)
 
+    def _embed_with_latent(self, texts: Sequence[str],
+                           snapshot: IndexSnapshot) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """The query variants' vectors and the question's (`texts[0]`) latent terms. One model pass where the
+        embedder reads both at once (rag/native); else, or for a text too long for one window, two."""
+        fused = self.embedder if isinstance(self.embedder, QueryLatentEncoder) else None
+        key = cache_key(texts[0])
+        if (fused is not None and self._latent is not None and snapshot.latent is not None
+                and self._latent_cache.get(key) is None):
+            rows = [self._query_cache.get(cache_key(t)) if i else None for i, t in enumerate(texts)]
+            missing = [i for i, r in enumerate(rows) if r is None]
+            out = fused.embed_queries_with_latent([texts[i] for i in missing])
+            if out is not None:
+                vectors, latent = out
+                for i, v in zip(missing, vectors, strict=True):
+                    self._query_cache.put(cache_key(texts[i]), v)
+                    rows[i] = v
+                self._latent_cache.put(key, latent)
+                return (np.stack([r for r in rows if r is not None]),
+                        np.asarray(latent.toarray(), dtype=np.float32).ravel())
+        return self._embed_queries(texts), self._latent_terms(texts[0], snapshot)
+
     def _latent_terms(self, text: str, snapshot: IndexSnapshot) -> npt.NDArray[np.float32] | None:
         """The question's latent terms as a dense row, when both the embedder and the snapshot have them."""
         if self._latent is None or snapshot.latent is None:
@@ -191,9 +212,9 @@ class Engine:
             # English → Chinese word-by-word translations add noise to the dense leg (gold en→zh and XQuAD en→zh
             # were both better without them); Chinese → English glosses find English evidence the question misses.
             mode = "raw" if lang == "zh" else "off"
-        vectors = self._embed_queries(queries if mode != "off" else queries[:1])
+        vectors, latent = self._embed_with_latent(queries if mode != "off" else queries[:1], snap)
         prepared = PreparedQuery(queries, [lang] + [other] * (len(queries) - 1), vectors, mode == "raw", terms,
-                                 source.doc_ids if source else frozenset(), self._latent_terms(queries[0], snap),
+                                 source.doc_ids if source else frozenset(), latent,
                                  self.expander.aliases(content, lang))
         t2 = time.perf_counter()
         hits = search_multilingual(snap, prepared, max(k, SEARCH_DEPTH), filters)

