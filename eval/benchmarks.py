@@ -236,7 +236,9 @@ class CachedEmbedder:
         self.embedded = {"queries": 0, "documents": 0}  # texts the model embedded in this process
         self._latent = latent_encoder(inner)
         self.latent_dim = self._latent.latent_dim if self._latent else 0  # 0: not a LatentTermEncoder
-        self.latents = LatentCache(cache_dir / "latent" / f"{stem}.npz", self.latent_dim)
+        self.latent_recipe = self._latent.latent_recipe if self._latent else ""
+        recipe = "" if self.latent_recipe in ("", "bare") else f".{self.latent_recipe}"  # rows of one recipe apart
+        self.latents = LatentCache(cache_dir / "latent" / f"{stem}{recipe}.npz", self.latent_dim)
         self.latent_encoded = 0
         # a question's latent terms read off its query pass (rag/native) differ from the bare text's: kept apart
         self.query_latents = LatentCache(cache_dir / "latent" / f"{stem}.query.npz", self.latent_dim)
@@ -268,8 +270,7 @@ class CachedEmbedder:
         return self._embed("documents", texts, False)
 
     def latent_terms(self, texts: list[str]) -> sparse.csr_matrix:
-        """The inner embedder's latent terms, cached by text (questions and passages alike: the head sees the raw
-        text, with no query/passage prefix)."""
+        """The inner embedder's latent terms, cached by text and by how they are read (`latent_recipe`)."""
         assert self._latent is not None, "latent_terms called on an embedder without a latent-term head"
         keys = [self.key("queries", t) for t in texts]
         todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.latents.rows}.items())

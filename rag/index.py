@@ -272,16 +272,18 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
         # An unchanged corpus keeps its glosses: building them loads CC-CEDICT and jieba (~4 s in a fresh process).
         glossed = previous.glossed if same_chunks and previous is not None else _glossed_bm25(chunks)
     encoder = latent_encoder(embedder) if settings.latent_terms else None
-    latent = _latent_rows(chunks, keys, encoder,
-                          previous if previous and previous.manifest.embedder == embedder.name else None
-                          ) if encoder else None
+    # Rows are reused from a snapshot of the same embedder whose rows were read the same way: an index built by
+    # the package's engine re-reads its passages' latent terms once the fused engine is built (rag/native).
+    same = (previous is not None and encoder is not None and previous.manifest.embedder == embedder.name
+            and previous.manifest.latent_recipe == encoder.latent_recipe)
+    latent = _latent_rows(chunks, keys, encoder, previous if same else None) if encoder else None
     now = dt.datetime.now(dt.UTC)
     version = now.strftime("%Y%m%dT%H%M%S%fZ")
     manifest = Manifest(version=version, created_at=now.isoformat(), embedder=embedder.name, dim=embedder.dim,
                         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
                         dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
                         chunk_count=len(chunks), sentence_count=len(sentences), glossed=glossed is not None,
-                        latent=latent is not None)
+                        latent=latent is not None, latent_recipe=encoder.latent_recipe if encoder else "bare")
     with writer_lock(index_dir):
         snaps = index_dir / "snapshots"
         snaps.mkdir(parents=True, exist_ok=True)

