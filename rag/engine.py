@@ -130,6 +130,12 @@ class Engine:
     def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> Engine:
         embedder = embedder or embedder_for(settings)
         snapshot = load_index(settings.index_dir, embedder.name)
+        encoder = latent_encoder(embedder)
+        recipe = snapshot.manifest.latent_recipe
+        if snapshot.latent is not None and encoder is not None and recipe != encoder.latent_recipe:
+            # Served as it is (questions still match), but not as measured: `rag index` re-reads only those rows.
+            logger.warning("the index's latent terms were read %r, this embedder reads them %r; run `rag index` "
+                           "(make index) to re-read them", recipe, encoder.latent_recipe)
         engine = cls(settings, embedder, snapshot)
         engine.warm_up()
         return engine

