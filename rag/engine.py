@@ -162,23 +162,21 @@ class Engine:
 
     def _embed_with_latent(self, texts: Sequence[str],
                            snapshot: IndexSnapshot) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
-        """The query variants' vectors and the question's (`texts[0]`) latent terms. One model pass where the
-        embedder reads both at once (rag/native); else, or for a text too long for one window, two."""
+        """The query variants' vectors and the question's (`texts[0]`) latent terms. One model pass over all the
+        variants where the embedder reads both at once (rag/native), so a question's vector and latent terms never
+        depend on which variants another question left in the cache; else, or for a text too long for one window,
+        the cached path and a second pass."""
         fused = self.embedder if isinstance(self.embedder, QueryLatentEncoder) else None
         key = cache_key(texts[0])
         if (fused is not None and self._latent is not None and snapshot.latent is not None
                 and self._latent_cache.get(key) is None):
-            rows = [self._query_cache.get(cache_key(t)) if i else None for i, t in enumerate(texts)]
-            missing = [i for i, r in enumerate(rows) if r is None]
-            out = fused.embed_queries_with_latent([texts[i] for i in missing])
+            out = fused.embed_queries_with_latent(list(texts))
             if out is not None:
                 vectors, latent = out
-                for i, v in zip(missing, vectors, strict=True):
-                    self._query_cache.put(cache_key(texts[i]), v)
-                    rows[i] = v
+                for t, v in zip(texts, vectors, strict=True):
+                    self._query_cache.put(cache_key(t), v)
                 self._latent_cache.put(key, latent)
-                return (np.stack([r for r in rows if r is not None]),
-                        np.asarray(latent.toarray(), dtype=np.float32).ravel())
+                return vectors, np.asarray(latent.toarray(), dtype=np.float32).ravel()
         return self._embed_queries(texts), self._latent_terms(texts[0], snapshot)
 
     def _latent_terms(self, text: str, snapshot: IndexSnapshot) -> npt.NDArray[np.float32] | None:
