@@ -136,6 +136,14 @@ def _asks(sentence: str) -> bool:
 
 
 Unit = tuple[int, int, bool, tuple[int, int] | None]  # start, end, is a table row, the row's table header
+# A web page's own furniture, left in a saved article: tag lines, "Related Articles", newsletter and follow-us
+# boxes, copyright lines. They are never an answer, yet a tag line names the page's topic in a few words and so
+# matched a question better than the sentence that answers it ("Tags: buy medicine Related Articles Popular Articles"
+# for a question on how fast medicine is delivered).
+_PAGE_CHROME = re.compile(
+    r"^\s*(?:tags?|标签)\s*[:：]|\b(?:related|popular|recommended|latest) (?:articles|posts|stories|news)\b"
+    r"|\bsubscribe to (?:our|the) newsletter\b|\bby signing up\b|\bfollow us\b|\ball rights reserved\b|©"
+    r"|相关文章|热门文章|推荐阅读|版权所有", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)  # the same top passages recur across questions, as in rag/text.py
@@ -145,7 +153,7 @@ def answer_units(text: str) -> tuple[Unit, ...]:
     carries the span of its table's header row (the block's first row, when it has no digits), whose words it is
     read with: "合规监管 … 中高" answers "how severe is compliance" under the header "挑战类别 具体表现 影响程度".
     The header row itself is not quoted."""
-    sentences = [(s, e) for s, e in split_sentences(text) if e - s >= 8]
+    sentences = [(s, e) for s, e in split_sentences(text) if e - s >= 8 and not _PAGE_CHROME.search(text[s:e])]
     units: list[Unit] = []
     header: tuple[int, int] | None = None
     in_table = False

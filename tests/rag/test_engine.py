@@ -451,3 +451,19 @@ def test_a_chinese_questions_translation_also_searches_the_english_plurals(engin
     assert (with_plurals >= as_written).all() and (with_plurals > as_written).any()
     assert [plural(w) for w in ("device", "therapy", "tax", "hospitals", "设备", "ai")] == [
         "devices", "therapies", "taxes", None, None, None]
+
+
+def test_a_web_pages_furniture_is_never_quoted() -> None:
+    """A saved web page keeps its tag line, newsletter box and "Related Articles": a tag line names the page's
+    topic in a few words, so it outscored the sentence that answers ("Tags: buy medicine" for a question on buying
+    medicine). They are not quotable; a sentence that only mentions copyright is."""
+    from rag.answer import answer_units, best_sentence
+
+    text = "美团买药很可能在30分钟内送达您门口。 Tags: buy medicine Related Articles Popular Articles"
+    assert [text[s:e] for s, e, _, _ in answer_units(text)] == ["美团买药很可能在30分钟内送达您门口。"]
+    s, e, _ = best_sentence(text, {"buy", "medicine"})
+    assert text[s:e] == "美团买药很可能在30分钟内送达您门口。"
+    page = ("TOPICS\n\n    Subscribe to our newsletter\n\n    By signing up, you agree to our Terms Of Use.\n\n"
+            "Hospitals in Shanghai treated 1.28 million foreign patients. Copyright law protects AI-generated reports.")
+    assert [page[s:e] for s, e, _, _ in answer_units(page)] == [
+        "Hospitals in Shanghai treated 1.28 million foreign patients.", "Copyright law protects AI-generated reports."]
