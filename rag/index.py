@@ -54,7 +54,7 @@ from rag.stores.manifest import (
 )
 from rag.text import tokenize, unglue
 from rag.transform import DenseTransform, fit_transform, reference_means
-from rag.translate import QueryExpander
+from rag.translate import GLOSSARY, QueryExpander
 
 logger = logging.getLogger(__name__)
 
@@ -267,9 +267,12 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
     glossed = None
+    gloss_source = sha256_file(GLOSSARY) if settings.passage_glosses else ""
     if settings.passage_glosses:
-        same_chunks = previous is not None and previous.embed_keys == keys and previous.glossed is not None
-        # An unchanged corpus keeps its glosses: building them loads CC-CEDICT and jieba (~4 s in a fresh process).
+        same_chunks = (previous is not None and previous.embed_keys == keys and previous.glossed is not None
+                       and previous.manifest.gloss_source == gloss_source)
+        # An unchanged corpus and glossary keep their glosses: building them loads CC-CEDICT and jieba (~4 s in a
+        # fresh process). An edited glossary glosses anew.
         glossed = previous.glossed if same_chunks and previous is not None else _glossed_bm25(chunks)
     encoder = latent_encoder(embedder) if settings.latent_terms else None
     # Rows are reused from a snapshot of the same embedder whose rows were read the same way: an index built by
@@ -283,7 +286,8 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
                         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
                         dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
                         chunk_count=len(chunks), sentence_count=len(sentences), glossed=glossed is not None,
-                        latent=latent is not None, latent_recipe=encoder.latent_recipe if encoder else "bare")
+                        latent=latent is not None, latent_recipe=encoder.latent_recipe if encoder else "bare",
+                        gloss_source=gloss_source if glossed is not None else "")
     with writer_lock(index_dir):
         snaps = index_dir / "snapshots"
         snaps.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,8 @@ class Manifest(BaseModel):
                          "false in older snapshots and for embedders without such a head")
     latent_recipe: str = Field("bare", description="how the latent rows were read (LatentTermEncoder.latent_recipe): "
                                "\"bare\" (the text alone; older snapshots) or \"passage-context\" (rag/native)")
+    gloss_source: str = Field("", description="sha256 of the glossary the glosses were made with (rag/translate.py); "
+                              "empty in older snapshots, whose glosses a rebuild makes anew")
     files: dict[str, str] = Field(default_factory=dict, description="relative path → sha256 of its bytes")
 
 

@@ -61,6 +61,24 @@ def test_reindexing_an_unchanged_corpus_embeds_nothing(fresh_settings: Settings,
     assert load_index(fresh_settings.index_dir).version == snap2.version
 
 
+def test_an_edited_glossary_glosses_the_chunks_anew(fresh_settings: Settings, embedder: Embedder) -> None:
+    """The glosses are made with the glossary (rag/data/glossary.tsv): a snapshot glossed with another one must not
+    lend its glosses to a rebuild, or an edited glossary would reach questions but never the passages."""
+    previous = load_index(fresh_settings.index_dir, embedder.name)
+    assert previous.manifest.gloss_source and previous.glossed is not None
+    glossings = _gloss_expander.cache_info()
+    stale = IndexSnapshot(previous.path, previous.manifest.model_copy(update={"gloss_source": "another glossary"}),
+                          previous.documents, previous.chunks, previous.vectors, previous.dense, previous.lexical,
+                          previous.transform, previous.embed_keys, previous.sentences, previous.glossed,
+                          previous.latent)
+    snap = build_index(list(iter_corpus(CORPUS)), CountingEmbedder(embedder), fresh_settings, previous=stale)
+    assert _gloss_expander.cache_info() != glossings  # glossed again
+    assert snap.glossed is not None and snap.glossed is not previous.glossed
+    assert snap.manifest.gloss_source == previous.manifest.gloss_source  # the shipped glossary's, recorded anew
+    query = ["nvidia", "adoption"]
+    np.testing.assert_array_equal(snap.glossed.scores(query), previous.glossed.scores(query))
+
+
 def test_sentence_vectors_cover_every_chunk_with_exact_offsets(index_dir: Path, embedder: Embedder) -> None:
     snap = load_index(index_dir, embedder.name)
     sent = snap.sentences
