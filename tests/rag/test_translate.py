@@ -167,7 +167,8 @@ def test_aliases_are_the_glossary_entrys_other_names_in_the_questions_language()
     assert "compound annual growth rate" in expander.aliases("What CAGR is forecast?", "en")
     zh = expander.aliases("ＦＤＡ和國家藥監局怎么看？", "zh")  # full width and Traditional, normalised first
     assert "美国食品药品监督管理局" in zh and "国家药品监督管理局" in zh
-    assert expander.aliases("怎么吃药？", "zh") == ""  # a one-character name (药) is part of too many words
+    assert expander.aliases("这个药怎么样？", "zh") == ""  # a one-character name (药) is part of too many words
+    assert expander.aliases("怎么吃药？", "zh") == "服药 喝药"  # the plain-language entry's other names
 
 
 def test_aliases_lift_the_table_row_that_writes_the_name_out(engine) -> None:  # type: ignore[no-untyped-def]
@@ -399,3 +400,28 @@ def test_a_headword_whose_first_sense_is_the_word_comes_before_a_commoner_one() 
     ("united states", "united states"), ("canton", "canton")])
 def test_a_places_sense_is_cut_to_its_name(sense: str, name: str) -> None:
     assert place_name(sense) == name
+
+
+def test_a_patients_everyday_words_translate_as_the_reports_words() -> None:
+    """CC-CEDICT reads 买药 character by character ("buy leaf of iris"), and has no entry for 挂号's clinic sense; the
+    glossary's plain-language section gives the words reports use, in both directions."""
+    expander = QueryExpander()
+    english = set(tokenize(expander.to_english("在中国用外卖平台买药，去医院挂号要排多久？")))
+    assert {"buy", "medicine", "registration"} <= english and not {"leaf", "iris"} & english
+    assert "体检" in expander.to_chinese("Do I need a check-up before surgery?").split()
+
+
+def test_the_glossary_gives_each_name_one_entry() -> None:
+    """An English or Chinese name in two entries would give a question two unrelated translations."""
+    from rag.translate import GLOSSARY
+
+    seen: dict[str, int] = {}
+    for number, line in enumerate(GLOSSARY.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, chinese = line.split("\t")
+        names = [n.lower() for n in english.split("|")] + chinese.split("|")
+        assert all(names), f"line {number}: an empty name"
+        for name in names:
+            assert name not in seen, f"line {number}: {name!r} is already on line {seen[name]}"
+            seen[name] = number
