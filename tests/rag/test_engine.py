@@ -154,10 +154,10 @@ def test_answer_sentence_can_win_on_meaning_over_shared_words() -> None:
     from rag.answer import best_sentence
     from rag.text import tokenize
 
-    text = "Tags: purchase Related Articles. Pharmacies must scan your passport for some medicines."
+    text = "Every purchase earns loyalty points. Pharmacies must scan your passport for some medicines."
     question = set(tokenize("Do I need ID to purchase drugs?"))
     paraphrase = text.index("Pharmacies")
-    assert best_sentence(text, question)[0] == 0  # words alone pick the tag line
+    assert best_sentence(text, question)[0] == 0  # words alone pick the sentence sharing "purchase"
     s, e, _ = best_sentence(text, question, {0: 0.05, paraphrase: 0.7})
     assert text[s:e] == "Pharmacies must scan your passport for some medicines."
 
