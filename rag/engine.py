@@ -38,7 +38,7 @@ from rag.documents import Document
 from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
 from rag.figures import answer_checks
-from rag.index import IndexSnapshot, build_index, load_index
+from rag.index import IndexSnapshot, build_index, glossary_source, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
 from rag.retrieval import Filters, Hit, PreparedQuery, Term, language_group, search_multilingual
@@ -136,6 +136,11 @@ class Engine:
             # Served as it is (questions still match), but not as measured: `rag index` re-reads only those rows.
             logger.warning("the index's latent terms were read %r, this embedder reads them %r; run `rag index` "
                            "(make index) to re-read them", recipe, encoder.latent_recipe)
+        if snapshot.glossed is not None and snapshot.manifest.gloss_source != glossary_source():
+            # English questions still meet the Chinese passages through the old glosses, but the glossary's new
+            # entries reach only the questions until the passages are glossed anew.
+            logger.warning("the index's passage glosses were made with another glossary than rag/data/glossary.tsv; "
+                           "run `rag index` (make index) to gloss them anew")
         engine = cls(settings, embedder, snapshot)
         engine.warm_up()
         return engine

@@ -115,6 +115,12 @@ def _gloss_expander() -> QueryExpander:
     return QueryExpander()
 
 
+def glossary_source() -> str:
+    """The sha256 of the glossary that passage glosses are made with: a snapshot records it (Manifest.gloss_source),
+    and a rebuild under another one glosses anew."""
+    return sha256_file(GLOSSARY)
+
+
 def _glossed_bm25(chunks: list[Chunk]) -> BM25Store:
     """BM25 over the English glosses of Chinese chunks (QueryExpander.gloss_passage), row i ↔ chunk i; rows of
     other chunks are empty."""
@@ -267,7 +273,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
     glossed = None
-    gloss_source = sha256_file(GLOSSARY) if settings.passage_glosses else ""
+    gloss_source = glossary_source() if settings.passage_glosses else ""
     if settings.passage_glosses:
         same_chunks = (previous is not None and previous.embed_keys == keys and previous.glossed is not None
                        and previous.manifest.gloss_source == gloss_source)

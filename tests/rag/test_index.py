@@ -79,6 +79,24 @@ def test_an_edited_glossary_glosses_the_chunks_anew(fresh_settings: Settings, em
     np.testing.assert_array_equal(snap.glossed.scores(query), previous.glossed.scores(query))
 
 
+def test_serving_an_index_glossed_with_another_glossary_says_how_to_gloss_it_anew(
+        tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
+    from rag.engine import Engine
+    from rag.stores.manifest import write_manifest
+
+    settings = Settings(index_dir=tmp_path)
+    snap = build_index([make_document("d1", "深圳的医院在2025年试点了AI分诊机。")], embedder, settings)
+    with caplog.at_level("WARNING", logger="rag.engine"):
+        Engine.from_settings(settings, embedder)
+    assert "glossary" not in caplog.text  # glossed with the shipped glossary: nothing to say
+    write_manifest(snap.path, snap.manifest.model_copy(update={"gloss_source": ""}))  # as an older snapshot records it
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rag.engine"):
+        engine = Engine.from_settings(settings, embedder)
+    assert "another glossary" in caplog.text and "run `rag index`" in caplog.text
+    assert engine.search("Where were AI triage kiosks piloted?", 1).hits[0].chunk.doc_id == "d1"  # still served
+
+
 def test_sentence_vectors_cover_every_chunk_with_exact_offsets(index_dir: Path, embedder: Embedder) -> None:
     snap = load_index(index_dir, embedder.name)
     sent = snap.sentences
