@@ -272,9 +272,9 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
     dense_vectors = transform.apply_documents(vectors, [c.lang for c in chunks])
     sentences = _sentence_index(units, all_vectors[len(chunks):], all_keys[len(chunks):])
     lexical = BM25Store([tokenize(c.text) for c in chunks])
-    glossed = None
-    gloss_source = glossary_source() if settings.passage_glosses else ""
+    glossed, gloss_source = None, ""
     if settings.passage_glosses:
+        gloss_source = glossary_source()
         same_chunks = (previous is not None and previous.embed_keys == keys and previous.glossed is not None
                        and previous.manifest.gloss_source == gloss_source)
         # An unchanged corpus and glossary keep their glosses: building them loads CC-CEDICT and jieba (~4 s in a
@@ -293,7 +293,7 @@ def build_index(documents: list[Document], embedder: Embedder, settings: Setting
                         dense_transform=transform.name, documents={d.id: d.sha256 for d in docs},
                         chunk_count=len(chunks), sentence_count=len(sentences), glossed=glossed is not None,
                         latent=latent is not None, latent_recipe=encoder.latent_recipe if encoder else "bare",
-                        gloss_source=gloss_source if glossed is not None else "")
+                        gloss_source=gloss_source)
     with writer_lock(index_dir):
         snaps = index_dir / "snapshots"
         snaps.mkdir(parents=True, exist_ok=True)
