@@ -85,7 +85,10 @@ HELDOUT = _load_rows(HELDOUT_DIR)
 # eval/heldout_patient: plain-language patient questions, held out the same way (its README).
 PATIENT_DIR = REPO_ROOT / "eval" / "heldout_patient"
 PATIENT = _load_rows(PATIENT_DIR)
-ALL_ROWS = ROWS + HELDOUT + PATIENT
+# eval/dev: a development set written blind from the reports; may steer decisions (its README).
+DEV_DIR = REPO_ROOT / "eval" / "dev"
+DEV = _load_rows(DEV_DIR)
+ALL_ROWS = ROWS + HELDOUT + PATIENT + DEV
 ANSWERABLE = [r for _, _, r in ALL_ROWS if r.get("kind") in ANSWERABLE_KINDS]
 
 
@@ -147,6 +150,8 @@ def test_ids_unique_and_prefixed() -> None:
             if not _row_id(r).startswith("ho-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
     bad += [_row_id(r) for _, _, r in PATIENT
             if not _row_id(r).startswith("hp-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
+    bad += [_row_id(r) for _, _, r in DEV
+            if not _row_id(r).startswith("dv-" + ID_PREFIX.get(str(r.get("kind")), "\0"))]
     assert not bad, f"ids not prefixed by their kind: {bad}"
 
 
