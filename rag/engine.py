@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import unicodedata
@@ -37,7 +38,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import answer_checks
+from rag.figures import Gives, answer_checks, names_covered, subject_names
 from rag.index import IndexSnapshot, build_index, glossary_source, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -310,7 +311,9 @@ class Engine:
                        quotes: Sequence[Quote] | None = None) -> Literal["figure", "name"] | None:
         """What the question asks for that none of the sentences the answer quotes (`quotes`, else those of
         `extract`) gives (rag/figures.py): "figure" for an amount, date or price, "name" for the hospitals,
-        countries or companies asked about; None when nothing is missing or the question asks for neither."""
+        countries or companies asked about; None when nothing is missing or the question asks for neither. A figure
+        counts only from a passage that (with its report's title) names what the question names (`_subject_groups`):
+        the FDA's count is no answer to "How many … has the EMA approved?"."""
         if not self.settings.figure_check:
             return None
         # The question's translations: a cross-lingual answer naming what the question names names nothing new.
@@ -318,10 +321,45 @@ class Engine:
         if not checks:
             return None
         quotes = self.extract(result).quotes if quotes is None else quotes
+        subjects = self._subject_groups(result)
+        titles = (result.snapshot or self.snapshot).documents
+
+        def answers(kind: str, gives: Gives, quote: Quote) -> bool:
+            passage = self._passage_of(result, quote)
+            if not gives(quote.text, passage):
+                return False
+            if kind == "name" or not subjects:
+                return True
+            doc = titles.get(quote.doc_id)
+            return names_covered(subjects, f"{doc.title if doc else ''}\n{passage or quote.text}")
+
         for kind, gives in checks:  # amounts, dates and prices before names: "figure" wins when both are missing
-            if not any(gives(q.text, self._passage_of(result, q)) for q in quotes):
+            if not any(answers(kind, gives, q) for q in quotes):
                 return "name" if kind == "name" else "figure"
         return None
+
+    def _subject_groups(self, result: SearchResult) -> list[set[str]]:
+        """The question's Latin-script names (rag/figures.py, `subject_names`) that a figure's passage must hold, each
+        as its words and their translations. A name none of whose words is distinctive is what the whole corpus is
+        about ("China", "Chinese", "US"), and is left out: a word is distinctive when neither it nor a translation is
+        in GENERIC_SHARE of the passages or more."""
+        common = GENERIC_SHARE * len((result.snapshot or self.snapshot).chunks)
+        lowercase = set(re.findall(r"\b[a-z][a-z0-9]+\b", " ".join(h.chunk.text for h in result.hits)))
+
+        def distinctive(word: str) -> bool:
+            return all(self._doc_freq.get(t, 0) < common for t in self.expander.token_group(word) | {word})
+
+        def group(name: str) -> set[str]:
+            # A name translated as one word takes that word's readings too: "British" is 英国, which the reports
+            # write "U.K.". Not a name whose translation is a phrase: "EMA" → 欧洲/药品/管理局 would read "drug" as it.
+            words = self.expander.phrase_group(name)
+            han = [t for t in words if not t.isascii()]
+            words = words | self.expander.token_group(han[0]) if len(han) == 1 else words
+            # A common word tells nothing ("health" in "Health Canada"), unless the passages write it only as a name
+            return {t for t in words if self._doc_freq.get(t, 0) < common or (t.isascii() and t not in lowercase)}
+
+        groups = [group(name) for name in subject_names(result.question) if any(distinctive(w) for w in tokenize(name))]
+        return [g for g in groups if g]
 
     @staticmethod
     def _passage_of(result: SearchResult, quote: Quote) -> str:

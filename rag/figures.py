@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Literal
 
-from rag.abstain import UNINFORMATIVE_NAMES, entity_terms
+from rag.abstain import _EN_NAME_RE, UNINFORMATIVE_NAMES, entity_terms
 from rag.text import _EN_STOPWORDS, normalize, to_simplified, tokenize
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
@@ -301,3 +301,40 @@ def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple
         known = set(tokenize(question)) | set(translations)
         checks.append(("name", lambda sentence, _: gives_name(sentence, known)))
     return checks
+
+
+# Whom a figure is about. "How many AI medical devices has the EU's EMA approved?" was answered with the FDA's count:
+# the EMA's own passage gave no figure, and a later passage's figure passed the amount check. A figure answers only
+# when its passage (or its report's title) also names what the question names. Only names in Latin script, matched
+# whole or by any of their words ("Cam Newton" by "Newton"), with their translations: jieba's Chinese name tags split
+# 中美两国 into 中/美/两/国 and tag 宝宝 or 康复, which refused 4 answerable gold questions (docs/experiments.md).
+_NAME_GAP = re.compile(r"[\s-]*")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9&-]*[A-Za-z0-9]*")
+
+
+def subject_names(question: str) -> list[str]:
+    """The names a question asks about, in Latin script: runs of capitalised words and acronyms ("Renji Hospital",
+    "EMA", "DeepSeek-R1"), possessives apart ("EU's EMA" is two); none made only of "AI", single letters or digits."""
+    runs: list[tuple[int, int]] = []
+    # In a Chinese question a Latin word opening it is a name too ("DeepSeek-R1模型…")
+    pattern = _LATIN_WORD if re.search(r"[\u3400-\u9fff]", question) else _EN_NAME_RE
+    for m in pattern.finditer(question):
+        # "AI-based", "AI-enabled": a capital only in "AI" makes no name
+        parts = [p for p in re.split(r"[^A-Za-z0-9]+", m.group(0)) if p.lower() not in UNINFORMATIVE_NAMES]
+        if not any(p[:1].isupper() and len(p) > 1 and not p.isdigit() for p in parts):
+            continue
+        if runs and _NAME_GAP.fullmatch(question, runs[-1][1], m.start()):
+            runs[-1] = (runs[-1][0], m.end())
+        else:
+            runs.append((m.start(), m.end()))
+    return [question[s:e] for s, e in runs]
+
+
+def _singular(token: str) -> str:
+    return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+
+
+def names_covered(groups: Iterable[AbstractSet[str]], text: str) -> bool:
+    """Whether `text` holds a word of each name group (a name's words and their translations), plurals as singulars."""
+    seen = {_singular(t) for t in tokenize(text)}
+    return all(any(_singular(t) in seen for t in group) for group in groups)

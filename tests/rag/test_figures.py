@@ -14,6 +14,8 @@ from rag.figures import (
     gives_figure,
     gives_money,
     gives_name,
+    names_covered,
+    subject_names,
 )
 
 CAGR_SENTENCE = ("China’s Artificial Intelligence in Medical Imaging Market, estimated at US$ XX billion in 2024 and "
@@ -308,3 +310,34 @@ def test_a_wait_the_reports_do_not_state_is_refused_and_a_delivery_time_they_sta
     delivery = engine.ask("在中国用外卖平台买药，大概多长时间能送到？")
     assert delivery.answered and any("30分钟" in q.text for q in delivery.quotes)
     assert [k for k, _ in answer_checks("How long did the transplant take?")] == ["amount", "duration"]
+
+
+def test_a_questions_subject_names_are_its_latin_script_names() -> None:
+    """Adjacent capitalised words are one name, a possessive parts two; "AI-based" is no name; a Chinese question's
+    opening Latin word is one (an English question's opening word is only capitalised)."""
+    assert subject_names("How many AI-based medical devices has the EU's EMA approved?") == ["EU", "EMA"]
+    assert subject_names("How many times was Cam Newton sacked in Super Bowl 50?") == ["Cam Newton", "Super Bowl"]
+    assert subject_names("DeepSeek-R1模型有多少参数？") == ["DeepSeek-R1"]
+    assert subject_names("How many AI-enabled devices are there?") == []
+    assert subject_names("2024年AI医疗融资多少？") == []
+
+
+def test_a_name_is_covered_by_any_of_its_words_or_translations_in_singular_or_plural() -> None:
+    newton = [{"cam", "newton"}]
+    assert names_covered(newton, "Newton was sacked seven times.")
+    assert not names_covered(newton, "The quarterback was sacked seven times.")
+    assert names_covered([{"bronco"}], "The Broncos won.") and names_covered([{"broncos"}], "a Bronco player")
+    assert names_covered([{"uk", "英国"}], "英国患者") and not names_covered([{"uk"}, {"ema"}], "the U.K. only")
+    assert names_covered([], "anything")
+
+
+def test_a_figure_about_another_subject_than_the_one_named_is_refused(engine: Engine) -> None:
+    """The FDA's count is no answer to a question about Health Canada, which the reports never name: before, the
+    amount check passed on it. A name the passage gives in a translation still counts ("UK" for a passage saying
+    "U.K."), and a name the whole corpus is about ("China") is not asked of every passage."""
+    canada = engine.ask("How many AI medical devices has Health Canada approved?")
+    assert (canada.answered, canada.missing) == (False, "figure")
+    uk = engine.ask("How much did the UK patient with stomach pain pay for treatment in China?")
+    assert uk.answered and "2,800" in uk.text
+    fda = engine.ask("How many AI-enabled medical devices has the FDA cleared?")
+    assert fda.answered and "1,000" in fda.text
