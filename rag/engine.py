@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import unicodedata
@@ -38,7 +37,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import Gives, answer_checks, names_covered, subject_names
+from rag.figures import SUBJECT_CONTEXT, Gives, answer_checks, lowercase_words, names_covered, subject_groups
 from rag.index import IndexSnapshot, build_index, glossary_source, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -125,6 +124,7 @@ class Engine:
         self._answer_cache: LRUCache[Answer] = LRUCache(settings.cache_size)
         self._write_lock = threading.Lock()
         self._titles: tuple[str, TitleTable] = ("", {})  # (snapshot version, title tokens): see _title_table
+        self._lowercase: tuple[str, frozenset[str]] = ("", frozenset())  # (snapshot version, words): _subject_groups
         self._speller: tuple[dict[str, int], Speller] | None = None  # (the doc-freq table it was built from, speller)
 
     @classmethod
@@ -331,7 +331,10 @@ class Engine:
             if kind == "name" or not subjects:
                 return True
             doc = titles.get(quote.doc_id)
-            return names_covered(subjects, f"{doc.title if doc else ''}\n{passage or quote.text}")
+            if doc is None:
+                return names_covered(subjects, passage or quote.text)
+            before = doc.text[max(0, quote.start - SUBJECT_CONTEXT):quote.start]
+            return names_covered(subjects, f"{doc.title}\n{before}\n{passage or quote.text}")
 
         for kind, gives in checks:  # amounts, dates and prices before names: "figure" wins when both are missing
             if not any(answers(kind, gives, q) for q in quotes):
@@ -339,27 +342,14 @@ class Engine:
         return None
 
     def _subject_groups(self, result: SearchResult) -> list[set[str]]:
-        """The question's Latin-script names (rag/figures.py, `subject_names`) that a figure's passage must hold, each
-        as its words and their translations. A name none of whose words is distinctive is what the whole corpus is
-        about ("China", "Chinese", "US"), and is left out: a word is distinctive when neither it nor a translation is
-        in GENERIC_SHARE of the passages or more."""
-        common = GENERIC_SHARE * len((result.snapshot or self.snapshot).chunks)
-        lowercase = set(re.findall(r"\b[a-z][a-z0-9]+\b", " ".join(h.chunk.text for h in result.hits)))
-
-        def distinctive(word: str) -> bool:
-            return all(self._doc_freq.get(t, 0) < common for t in self.expander.token_group(word) | {word})
-
-        def group(name: str) -> set[str]:
-            # A name translated as one word takes that word's readings too: "British" is 英国, which the reports
-            # write "U.K.". Not a name whose translation is a phrase: "EMA" → 欧洲/药品/管理局 would read "drug" as it.
-            words = self.expander.phrase_group(name)
-            han = [t for t in words if not t.isascii()]
-            words = words | self.expander.token_group(han[0]) if len(han) == 1 else words
-            # A common word tells nothing ("health" in "Health Canada"), unless the passages write it only as a name
-            return {t for t in words if self._doc_freq.get(t, 0) < common or (t.isascii() and t not in lowercase)}
-
-        groups = [group(name) for name in subject_names(result.question) if any(distinctive(w) for w in tokenize(name))]
-        return [g for g in groups if g]
+        """What a figure's passage must name (rag/figures.py, `subject_groups`), read against this snapshot."""
+        snap = result.snapshot or self.snapshot
+        version, lowercase = self._lowercase
+        if version != snap.version:  # read once per index version, on the first question that asks for a figure
+            lowercase = frozenset(lowercase_words("\n".join(d.text for d in snap.documents.values())))
+            self._lowercase = (snap.version, lowercase)  # one tuple: a reader never sees a half-updated pair
+        return subject_groups(result.question, self.expander, self._doc_freq, GENERIC_SHARE * len(snap.chunks),
+                              lowercase)
 
     @staticmethod
     def _passage_of(result: SearchResult, quote: Quote) -> str:

@@ -15,9 +15,9 @@ participating hospitals" does not). Only the question's own figures, dates and n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from typing import Literal
+from typing import Literal, Protocol
 
 from rag.abstain import _EN_NAME_RE, UNINFORMATIVE_NAMES, entity_terms
 from rag.text import _EN_STOPWORDS, normalize, to_simplified, tokenize
@@ -303,11 +303,13 @@ def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple
     return checks
 
 
-# Whom a figure is about. "How many AI medical devices has the EU's EMA approved?" was answered with the FDA's count:
-# the EMA's own passage gave no figure, and a later passage's figure passed the amount check. A figure answers only
-# when its passage (or its report's title) also names what the question names. Only names in Latin script, matched
-# whole or by any of their words ("Cam Newton" by "Newton"), with their translations: jieba's Chinese name tags split
-# 中美两国 into 中/美/两/国 and tag 宝宝 or 康复, which refused 4 answerable gold questions (docs/experiments.md).
+# Whom a figure is about. "How many AI-enabled devices has Health Canada licensed?" was answered with the FDA's
+# count: the amount check passed on it. A figure answers only when its passage, the text just before it (a story
+# names its subject once: "…no hospital in Mongolia could…" ahead of the cost) or its report's title also names
+# what the question names. Only names in Latin script, matched by any of their words ("Cam Newton" by "Newton") or
+# translations: jieba's Chinese name tags split 中美两国 into 中/美/两/国 and tag 宝宝 or 康复, which refused 4
+# answerable gold questions (docs/experiments.md).
+SUBJECT_CONTEXT = 500  # characters before the quote that may name its subject
 _NAME_GAP = re.compile(r"[\s-]*")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9&-]*[A-Za-z0-9]*")
 
@@ -328,6 +330,43 @@ def subject_names(question: str) -> list[str]:
         else:
             runs.append((m.start(), m.end()))
     return [question[s:e] for s, e in runs]
+
+
+class NameReader(Protocol):
+    """How a word's translations are read (rag/translate.py, QueryExpander)."""
+
+    def token_group(self, tok: str) -> set[str]: ...
+
+
+def subject_groups(question: str, reader: NameReader, doc_freq: Mapping[str, int], common: float,
+                   lowercase: AbstractSet[str]) -> list[set[str]]:
+    """The question's `subject_names` that a figure's passage must hold, each as the set of its telling words and
+    their translations. A word the corpus also writes in lower case (`lowercase`) is a common word, no sign of the
+    name: "health" in "Health Canada", "hospital" in "Renji Hospital", "state" in "State of AI…"; not "Newton" in
+    "Cam Newton". A name none of whose telling words is distinctive is what the whole corpus is about ("China",
+    "Chinese", "US") and is left out: a word is distinctive when neither it nor a translation is in `common`
+    passages or more (`doc_freq`)."""
+
+    def distinctive(word: str) -> bool:
+        return all(doc_freq.get(t, 0) < common for t in reader.token_group(word) | {word})
+
+    def group(words: list[str]) -> set[str]:
+        out = set(words).union(*(reader.token_group(w) for w in words))
+        # A name translated as one word takes that word's readings too: "British" is 英国, which the reports write
+        # "U.K."; "Mongolian" is 蒙古, which they write "Mongolia".
+        han = [t for t in out if not t.isascii()]
+        if len(han) == 1:
+            out |= reader.token_group(han[0])
+        return {t for t in out if (t not in lowercase if t.isascii() else doc_freq.get(t, 0) < common)}
+
+    names = ([w for w in tokenize(name) if w not in lowercase] for name in subject_names(question))
+    groups = [group(words) for words in names if any(distinctive(w) for w in words)]
+    return [g for g in groups if g]
+
+
+def lowercase_words(text: str) -> set[str]:
+    """The words `text` writes in lower case: common words, not names (`subject_groups`)."""
+    return set(re.findall(r"\b[a-z][a-z0-9]+\b", text))
 
 
 def _singular(token: str) -> str:
