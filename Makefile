@@ -58,6 +58,7 @@ eval: $(STAMP) $(NATIVE) index/current
 	$(BIN)/rag eval --out eval/out
 	$(BIN)/rag eval --gold eval/heldout --out eval/out/heldout
 	$(BIN)/rag eval --gold eval/heldout_patient --out eval/out/heldout_patient
+	$(BIN)/rag eval --gold eval/dev --out eval/out/dev
 	@# the answer checks against the public sets' own answer sentences (README, Abstention), where the data is
 	if [ -d ../shared/benchmarks ]; then $(BIN)/python -m eval.answer_checks --out eval/out/answer_checks; fi
 
