@@ -20,7 +20,7 @@ from collections.abc import Set as AbstractSet
 from typing import Literal, Protocol
 
 from rag.abstain import _EN_NAME_RE, UNINFORMATIVE_NAMES, entity_terms
-from rag.text import _EN_STOPWORDS, normalize, to_simplified, tokenize
+from rag.text import _EN_STOPWORDS, normalize, singular, to_simplified, tokenize
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
 # names an amount there, but "What are the cost benefits?" asks for no figure. 哪几 is "which", not "how many".
@@ -311,7 +311,7 @@ def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple
 # answerable gold questions (docs/experiments.md).
 SUBJECT_CONTEXT = 500  # characters before the quote that may name its subject
 _NAME_GAP = re.compile(r"[\s-]*")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9&-]*[A-Za-z0-9]*")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9&-]*[A-Za-z0-9])?")
 
 
 def subject_names(question: str) -> list[str]:
@@ -369,11 +369,9 @@ def lowercase_words(text: str) -> set[str]:
     return set(re.findall(r"\b[a-z][a-z0-9]+\b", text))
 
 
-def _singular(token: str) -> str:
-    return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
-
-
 def names_covered(groups: Iterable[AbstractSet[str]], text: str) -> bool:
-    """Whether `text` holds a word of each name group (a name's words and their translations), plurals as singulars."""
-    seen = {_singular(t) for t in tokenize(text)}
-    return all(any(_singular(t) in seen for t in group) for group in groups)
+    """Whether `text` holds a word of each name group (a name's words and their translations): an English word as a
+    word, plurals as singulars; a Chinese one anywhere in the text, as 野马 is in 野马队 ("the Broncos")."""
+    seen = {singular(t) for t in tokenize(text)}
+    han = to_simplified(normalize(text))
+    return all(any(singular(t) in seen if t.isascii() else t in han for t in group) for group in groups)
