@@ -326,11 +326,12 @@ class Engine:
         titles = (result.snapshot or self.snapshot).documents
 
         def answers(kind: str, gives: Gives, quote: Quote) -> bool:
-            passage = self._passage_of(result, quote)
+            # the passage the quote comes from, by its rank: the year check reads it, and the subject check
+            hit = result.hits[quote.rank - 1] if 0 < quote.rank <= len(result.hits) else None
+            passage = hit.chunk.text if hit is not None else ""
             if not gives(quote.text, passage):
                 return False
             names = subjects
-            hit = result.hits[quote.rank - 1] if 0 < quote.rank <= len(result.hits) else None
             if hit and language_group(hit.chunk.lang) == "zh" and language_group(result.language) != "zh":
                 # A Chinese passage writes a name in Chinese: one the dictionary cannot translate ("Broncos") cannot
                 # be looked for there. Asked of XQuAD's Chinese paragraphs, 16 of 400 English questions were refused.
@@ -362,12 +363,6 @@ class Engine:
             self._lowercase = (snap.version, lowercase)  # one tuple: a reader never sees a half-updated pair
         return subject_groups(result.question, self.expander, self._doc_freq, GENERIC_SHARE * len(snap.chunks),
                               lowercase)
-
-    @staticmethod
-    def _passage_of(result: SearchResult, quote: Quote) -> str:
-        """The text of the passage a quote comes from (its rank in `result.hits`), for the year check."""
-        hit = result.hits[quote.rank - 1] if 0 < quote.rank <= len(result.hits) else None
-        return hit.chunk.text if hit is not None else ""
 
     def extract(self, result: SearchResult) -> Extract:
         """The extractive answer from a search result's top passages, shared words weighted by their IDF."""
