@@ -37,7 +37,7 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import SUBJECT_CONTEXT, Gives, answer_checks, lowercase_words, names_covered, subject_groups
+from rag.figures import SUBJECT_CONTEXT, answer_checks, lowercase_words, names_covered, subject_groups
 from rag.index import IndexSnapshot, build_index, glossary_source, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -322,32 +322,28 @@ class Engine:
         if not checks:
             return None
         quotes = self.extract(result).quotes if quotes is None else quotes
+        hits = [result.hits[q.rank - 1] if 0 < q.rank <= len(result.hits) else None for q in quotes]
+        passages = [h.chunk.text if h else "" for h in hits]  # the year check reads them, and the subject check
         subjects = self._subject_groups(result) if any(kind != "name" for kind, _ in checks) else []
-        titles = (result.snapshot or self.snapshot).documents
-
-        def answers(kind: str, gives: Gives, quote: Quote) -> bool:
-            # the passage the quote comes from, by its rank: the year check reads it, and the subject check
-            hit = result.hits[quote.rank - 1] if 0 < quote.rank <= len(result.hits) else None
-            passage = hit.chunk.text if hit is not None else ""
-            if not gives(quote.text, passage):
-                return False
-            names = subjects
-            if hit and language_group(hit.chunk.lang) == "zh" and language_group(result.language) != "zh":
-                # A Chinese passage writes a name in Chinese: one the dictionary cannot translate ("Broncos") cannot
-                # be looked for there. Asked of XQuAD's Chinese paragraphs, 16 of 400 English questions were refused.
-                names = [g for g in subjects if not all(t.isascii() for t in g)]
-            if kind == "name" or not names:
-                return True
-            doc = titles.get(quote.doc_id)
-            if doc is None:
-                return names_covered(names, passage or quote.text)
-            before = doc.text[max(0, quote.start - SUBJECT_CONTEXT):quote.start]
-            return names_covered(names, f"{doc.title}\n{before}\n{passage or quote.text}")
-
+        named = [self._names_its_subject(result, subjects, q, h) for q, h in zip(quotes, hits, strict=True)]
         for kind, gives in checks:  # amounts, dates and prices before names: "figure" wins when both are missing
-            if not any(answers(kind, gives, q) for q in quotes):
+            if not any(gives(q.text, passage) and (kind == "name" or ok)
+                       for q, passage, ok in zip(quotes, passages, named, strict=True)):
                 return "name" if kind == "name" else "figure"
         return None
+
+    def _names_its_subject(self, result: SearchResult, subjects: list[set[str]], quote: Quote,
+                           hit: Hit | None) -> bool:
+        """Whether a quote's passage, the text just before the quote or its report's title names each of `subjects`."""
+        if hit and language_group(hit.chunk.lang) == "zh" and language_group(result.language) != "zh":
+            # A Chinese passage writes a name in Chinese: one the dictionary cannot translate ("Broncos") cannot be
+            # looked for there. Asked of XQuAD's Chinese paragraphs, 16 of 400 English questions were refused.
+            subjects = [g for g in subjects if not all(t.isascii() for t in g)]
+        if not subjects:
+            return True
+        doc = (result.snapshot or self.snapshot).documents.get(quote.doc_id)
+        title, before = (doc.title, doc.text[max(0, quote.start - SUBJECT_CONTEXT):quote.start]) if doc else ("", "")
+        return names_covered(subjects, f"{title}\n{before}\n{hit.chunk.text if hit else quote.text}")
 
     def _subject_groups(self, result: SearchResult) -> list[set[str]]:
         """What a figure's passage must name (rag/figures.py, `subject_groups`), read against this snapshot."""
