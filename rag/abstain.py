@@ -20,22 +20,19 @@ the cross-validated precision and recall of refusals that they gave.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from rag.index import IndexSnapshot
 from rag.retrieval import Hit, Term, coverage, language_group
-from rag.text import jieba_tokenizer, tokenize
+from rag.text import pos_tagger, tokenize
 from rag.transform import MIN_LANG_ROWS
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "abstention.json"
@@ -75,30 +72,13 @@ def entity_terms(question: str) -> list[str]:
     """Names in a question: capitalised words and acronyms in English, jieba's name/place/org tags in Chinese."""
     terms = [m.group(0) for m in _EN_NAME_RE.finditer(question)]
     if re.search(r"[\u3400-\u9fff]", question):
-        terms += [w.word for w in _posseg().cut(question) if w.flag in _NAME_FLAGS]
+        terms += [w.word for w in pos_tagger().cut(question) if w.flag in _NAME_FLAGS]
     out = []
     for t in terms:
         toks = tokenize(t)
         if toks and not set(toks) <= UNINFORMATIVE_NAMES:
             out.append(t)
     return list(dict.fromkeys(out))
-
-
-# Built on the first Chinese question. lru_cache alone lets every thread that asks before that build ends run
-# its own: 32 concurrent first questions made 32 (+1.2 GB RSS, 40 s; tests/reliability/test_concurrency.py).
-_POSSEG_LOCK = threading.Lock()
-
-
-def _posseg() -> Any:
-    with _POSSEG_LOCK:
-        return _build_posseg()
-
-
-@functools.lru_cache(maxsize=1)
-def _build_posseg() -> Any:
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(jieba_tokenizer())
 
 
 def question_terms(snapshot: IndexSnapshot, term_groups: Sequence[set[str]],

@@ -306,12 +306,13 @@ def answer_checks(question: str, translations: Iterable[str] = ()) -> list[tuple
 # Whom a figure is about. "How many AI-enabled devices has Health Canada licensed?" was answered with the FDA's
 # count: the amount check passed on it. A figure answers only when its passage, the text just before it (a story
 # names its subject once: "…no hospital in Mongolia could…" ahead of the cost) or its report's title also names
-# what the question names. Only names in Latin script, matched by any of their words ("Cam Newton" by "Newton") or
-# translations: jieba's Chinese name tags split 中美两国 into 中/美/两/国 and tag 宝宝 or 康复, which refused 4
-# answerable gold questions (docs/experiments.md).
+# what the question names. Names in Latin script are matched by any of their words ("Cam Newton" by "Newton") or
+# translations. Chinese names are read more strictly (QueryExpander.chinese_names): jieba's name tags alone split
+# 中美两国 into 中/美/两/国 and tag 宝宝 or 康复, which refused 4 answerable gold questions (docs/experiments.md).
 SUBJECT_CONTEXT = 500  # characters before the quote that may name its subject
 _NAME_GAP = re.compile(r"[\s-]*")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9&-]*[A-Za-z0-9])?")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def subject_names(question: str) -> list[str]:
@@ -319,7 +320,7 @@ def subject_names(question: str) -> list[str]:
     "EMA", "DeepSeek-R1"), possessives apart ("EU's EMA" is two); none made only of "AI", single letters or digits."""
     runs: list[tuple[int, int]] = []
     # In a Chinese question a Latin word opening it is a name too ("DeepSeek-R1模型…")
-    pattern = _LATIN_WORD if re.search(r"[\u3400-\u9fff]", question) else _EN_NAME_RE
+    pattern = _LATIN_WORD if _HAN.search(question) else _EN_NAME_RE
     for m in pattern.finditer(question):
         # "AI-based", "AI-enabled": a capital only in "AI" makes no name
         parts = [p for p in re.split(r"[^A-Za-z0-9]+", m.group(0)) if p.lower() not in UNINFORMATIVE_NAMES]
@@ -333,9 +334,11 @@ def subject_names(question: str) -> list[str]:
 
 
 class NameReader(Protocol):
-    """How a word's translations are read (rag/translate.py, QueryExpander)."""
+    """How a word's translations, and a Chinese question's names, are read (rag/translate.py, QueryExpander)."""
 
     def token_group(self, tok: str) -> set[str]: ...
+
+    def chinese_names(self, question: str) -> list[set[str]]: ...
 
 
 def subject_groups(question: str, reader: NameReader, doc_freq: Mapping[str, int], common: float,
@@ -345,7 +348,7 @@ def subject_groups(question: str, reader: NameReader, doc_freq: Mapping[str, int
     name: "health" in "Health Canada", "hospital" in "Renji Hospital", "state" in "State of AI…"; not "Newton" in
     "Cam Newton". A name none of whose telling words is distinctive is what the whole corpus is about ("China",
     "Chinese", "US") and is left out: a word is distinctive when neither it nor a translation is in `common`
-    passages or more (`doc_freq`)."""
+    passages or more (`doc_freq`). A Chinese question's names (`NameReader.chinese_names`) follow."""
 
     def distinctive(word: str) -> bool:
         return all(doc_freq.get(t, 0) < common for t in reader.token_group(word) | {word})
@@ -361,6 +364,14 @@ def subject_groups(question: str, reader: NameReader, doc_freq: Mapping[str, int
 
     names = ([w for w in tokenize(name) if w not in lowercase] for name in subject_names(question))
     groups = [group(words) for words in names if any(distinctive(w) for w in words)]
+    if _HAN.search(question):
+        # A Chinese name with its pieces, translations and spellings; one the corpus is about ("中美" is "China-USA",
+        # 京东 where the reports discuss JD Health throughout) is left out, as in English. Its English translations
+        # the corpus writes in lower case are common words, no sign of the name ("health" of "Alibaba Health").
+        for name in reader.chinese_names(question):
+            kept = {t for t in name if not (t.isascii() and t in lowercase)}
+            if all(doc_freq.get(t, 0) < common for t in kept):
+                groups.append(kept)
     return [g for g in groups if g]
 
 

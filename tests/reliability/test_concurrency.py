@@ -110,7 +110,7 @@ def test_first_chinese_questions_arriving_together_build_the_tagger_once(monkeyp
     (it did: 32 builds, +1.2 GB RSS and ~40 s for the first 32 concurrent questions)."""
     import jieba.posseg
 
-    from rag import abstain
+    from rag import abstain, text
 
     builds: list[int] = []
     real = jieba.posseg.POSTokenizer
@@ -120,7 +120,7 @@ def test_first_chinese_questions_arriving_together_build_the_tagger_once(monkeyp
         return real(*args)
 
     monkeypatch.setattr(jieba.posseg, "POSTokenizer", counting)
-    abstain._build_posseg.cache_clear()  # cold, as in a just-started server
+    text._build_pos_tagger.cache_clear()  # cold, as in a just-started server
     barrier = threading.Barrier(8)
     names: list[list[str]] = []
 
@@ -133,7 +133,7 @@ def test_first_chinese_questions_arriving_together_build_the_tagger_once(monkeyp
         t.start()
     for t in threads:
         t.join(timeout=120)
-    abstain._build_posseg.cache_clear()  # later tests build the real one again
+    text._build_pos_tagger.cache_clear()  # later tests build the real one again
     assert len(names) == 8 and len(builds) == 1
 
 
