@@ -7,7 +7,8 @@ the answer span, which answers it by construction. A check that finds nothing it
 year rule, in its paragraph) would refuse an answerable question: every refusal counted here is a false one. The
 "subject" column counts the questions asking for a figure, date, price or span that name something
 (`rag.figures.subject_groups`, the article's paragraphs standing in for the corpus) and, of those, the ones whose
-paragraph, with the end of the paragraph before it and the article's title, does not name it. Run it
+paragraph, with the end of the paragraph before it and the article's title, does not name it. The "counted" column
+counts the "how many" questions whose counted thing (`rag.figures.counted_groups`) the article never names. Run it
 before changing a check: the money check's first version refused 5 of the 51 money questions, the name check's first
 one 110 of SQuAD's 1,192 "who"/"which" questions (docs/experiments.md).
 
@@ -27,9 +28,18 @@ from pathlib import Path
 
 from eval.benchmarks import DEFAULT_DATA, DEFAULT_OUT
 from rag.abstain import GENERIC_SHARE
-from rag.figures import SUBJECT_CONTEXT, Kind, NameReader, answer_checks, lowercase_words, names_covered, subject_groups
+from rag.figures import (
+    SUBJECT_CONTEXT,
+    Kind,
+    NameReader,
+    answer_checks,
+    counted_groups,
+    lowercase_words,
+    names_covered,
+    subject_groups,
+)
 from rag.stores.manifest import write_atomic
-from rag.text import split_sentences, tokenize
+from rag.text import normalize, split_sentences, to_simplified, tokenize
 
 # name → (file under the data directory, label)
 SETS = {"squad": ("squad/squad1.1.dev.minus-xquad.json", "squad-minus-xquad en"),
@@ -39,7 +49,7 @@ EXAMPLES = 5  # wrongly refused questions listed per set and check
 # The checks rag/figures.py `answer_checks` hands out, in its order; the report's "figure" is the amount check.
 CHECKS: dict[Kind, str] = {"amount": "figure", "date": "date", "money": "money", "duration": "duration",
                             "name": "name"}
-COLUMNS = (*CHECKS.values(), "subject")
+COLUMNS = (*CHECKS.values(), "subject", "counted")
 
 
 @dataclass
@@ -73,6 +83,7 @@ def check_set(path: Path, reader: NameReader | None = None) -> tuple[int, dict[s
         paragraphs = article["paragraphs"]
         doc_freq = Counter(t for para in paragraphs for t in set(tokenize(para["context"])))
         lowercase = lowercase_words("\n".join(para["context"] for para in paragraphs))
+        han = to_simplified(normalize("\n".join(para["context"] for para in paragraphs)))  # a Chinese word in any token
         for i, para in enumerate(paragraphs):
             context = para["context"]
             before = paragraphs[i - 1]["context"][-SUBJECT_CONTEXT:] if i else ""
@@ -90,6 +101,10 @@ def check_set(path: Path, reader: NameReader | None = None) -> tuple[int, dict[s
                     if groups:
                         covered = names_covered(groups, f"{article.get('title', '')}\n{before}\n{context}")
                         _count(tallies["subject"], covered, question, answer["text"], sentence)
+                if checks and checks[0][0] == "amount" and (counted := counted_groups(question, reader)):
+                    named = any(doc_freq.get(t, 0) or (not t.isascii() and len(t) > 1 and t in han)
+                                for group in counted for t in group)
+                    _count(tallies["counted"], named, question, answer["text"], sentence)
     return total, tallies
 
 

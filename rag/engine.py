@@ -37,7 +37,14 @@ from rag.doc_store import DocStore
 from rag.documents import Document
 from rag.embedders import Embedder, QueryLatentEncoder, embedder_for, latent_encoder
 from rag.errors import DocumentNotFound, InvalidQuery
-from rag.figures import SUBJECT_CONTEXT, answer_checks, lowercase_words, names_covered, subject_groups
+from rag.figures import (
+    SUBJECT_CONTEXT,
+    answer_checks,
+    counted_groups,
+    lowercase_words,
+    names_covered,
+    subject_groups,
+)
 from rag.index import IndexSnapshot, build_index, glossary_source, load_index
 from rag.langid import unread_language
 from rag.langid import warm_up as load_language_identifier
@@ -330,7 +337,20 @@ class Engine:
             if not any(gives(q.text, passage) and (kind == "name" or ok)
                        for q, passage, ok in zip(quotes, passages, named, strict=True)):
                 return "name" if kind == "name" else "figure"
+        if checks[0][0] == "amount" and self._counts_what_no_passage_names(result):
+            return "figure"
         return None
+
+    def _counts_what_no_passage_names(self, result: SearchResult) -> bool:
+        """Whether a "how many" question counts something (rag/figures.py, `counted_groups`) that no passage of the
+        index names, in any form or translation: beds, where the reports mention none."""
+        words = {t for group in counted_groups(result.question, self.expander) for t in group}
+        if not words or any(self._doc_freq.get(t, 0) for t in words):
+            return False
+        # A Chinese word may sit inside a longer one the tokenizer keeps whole (公司 in 上市公司); not one character (床
+        # "bed" is in 临床 "clinical"). Read token by token, as only a count of something no token names comes this far.
+        han = [t for t in words if not t.isascii() and len(t) > 1]
+        return not any(t in token for token in self._doc_freq if not token.isascii() for t in han)
 
     def _names_its_subject(self, result: SearchResult, subjects: list[set[str]], quote: Quote,
                            hit: Hit | None) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Set as AbstractSet
 from typing import Literal, Protocol
 
 from rag.abstain import _EN_NAME_RE, UNINFORMATIVE_NAMES, entity_terms
-from rag.text import _EN_STOPWORDS, normalize, singular, to_simplified, tokenize
+from rag.text import _EN_STOPWORDS, normalize, plural, pos_tagger, singular, to_simplified, tokenize
 
 # Narrower than rag/answer.py's QUANTITY_QUESTION, which only weights sentences: a word like "cost" or "rate"
 # names an amount there, but "What are the cost benefits?" asks for no figure. 哪几 is "which", not "how many".
@@ -365,14 +365,72 @@ def subject_groups(question: str, reader: NameReader, doc_freq: Mapping[str, int
     names = ([w for w in tokenize(name) if w not in lowercase] for name in subject_names(question))
     groups = [group(words) for words in names if any(distinctive(w) for w in words)]
     if _HAN.search(question):
-        # A Chinese name with its pieces, translations and spellings; one the corpus is about ("中美" is "China-USA",
-        # 京东 where the reports discuss JD Health throughout) is left out, as in English. Its English translations
-        # the corpus writes in lower case are common words, no sign of the name ("health" of "Alibaba Health").
+        # A Chinese name with its pieces, translations and spellings; one the corpus is about (中美 is "China-USA") is
+        # left out, as in English. Its English translations the corpus writes in lower case are common words, no
+        # sign of the name ("health" of "Alibaba Health").
         for name in reader.chinese_names(question):
             kept = {t for t in name if not (t.isascii() and t in lowercase)}
             if all(doc_freq.get(t, 0) < common for t in kept):
                 groups.append(kept)
     return [g for g in groups if g]
+
+
+# What a count is of. "How many beds does Renji Hospital have?" and "DeepSeek-R1模型有多少参数？" were answered with the
+# nearest figures (its online consultations, "5% of the operational cost"): the reports never mention beds or a
+# model's parameters. A count of something the corpus never names, in either language, cannot be in it. Only the
+# counted thing, not measure words ("times", "people", "比例", "金额", "长度"), which an answer gives as a unit or not
+# at all: those left the counted noun missing from the answer's own paragraph for 13–46% of public "how many"
+# questions (docs/experiments.md).
+_COUNT_EN = re.compile(
+    r"\bhow many\s+((?:[\w'-]+\s+){0,3}?[\w'-]+)(?=\s+(?:do|does|did|has|have|had|is|are|was|were|will|would|can"
+    r"|could|should|in|of|per|at|for|on|to|that|which|who|from|by|with|since|during|before|after|there|each|a|an"
+    r"|the)\b|\s*[?,.;]|\s*$)", re.IGNORECASE)
+_CLASSIFIERS = frozenset("个家名位项种款台张所座条份次人件只例篇部本株颗支幅首")
+_COUNT_ZH_TAIL = re.compile(r"(?:是|有|为|达|约|共|一共|共有|大概|大约|的)+$")
+_MEASURE_WORDS = frozenset(
+    """比例 百分比 金额 长度 售价 价格 体长 全长 人数 数量 面积 温度 速度 时间 时候 距离
+    高度 重量 比分 分数 得分 次数 年龄 规模 费用 成本 收入 营收 人口 份额 占比 增长率
+    概率 几率 水深 深度 宽度 总数 数目 数额
+    times people persons percent percentage kilometers kilometres km miles meters metres feet pounds kg kgs tons
+    years months days hours minutes seconds weeks decades centuries dollars points ago""".split()  # noqa: SIM905
+)
+_HAN_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
+
+
+def counted_words(question: str) -> list[str]:
+    """The words naming what a "how many" / "多少" question counts: the words after "how many" (no past participles:
+    "how many executives reported"), or the noun after 多少 (and its classifier) or before "是多少"; measure words
+    left out."""
+    m = _COUNT_EN.search(question)
+    if m:
+        words = [w for w in tokenize(m.group(1)) if not w.endswith("ed")]
+    else:
+        text = to_simplified(normalize(question))
+        at = text.find("多少")
+        if at < 0:
+            return []
+        after = text[at + 2:]
+        after = after[1:] if after[:1] in _CLASSIFIERS else after
+        head = list(pos_tagger().cut(after))[:2]
+        if head and head[0].flag.startswith("n") and _HAN_WORD.fullmatch(head[0].word):
+            words = [p.word for p in head if p.flag.startswith("n") and _HAN_WORD.fullmatch(p.word)]
+        else:
+            before = list(pos_tagger().cut(_COUNT_ZH_TAIL.sub("", text[:at])))
+            ok = bool(before) and before[-1].flag.startswith("n") and _HAN_WORD.fullmatch(before[-1].word)
+            words = [before[-1].word] if ok else []
+    return [w for w in words if w not in _MEASURE_WORDS and singular(w) not in _MEASURE_WORDS]
+
+
+def counted_groups(question: str, reader: NameReader) -> list[set[str]]:
+    """Each counted word (`counted_words`) with its inflections and translations; a Chinese word also with its
+    translations' Chinese words (树木 → "trees" → 树, 奖杯 → "cup" → 杯), since a corpus may use a synonym."""
+    groups = []
+    for word in counted_words(question):
+        group = {word, singular(word), plural(word) or word} | reader.token_group(word)
+        if not word.isascii():
+            group |= {z for t in list(group) if t.isascii() for z in reader.token_group(t)}
+        groups.append(group)
+    return groups
 
 
 def lowercase_words(text: str) -> set[str]:

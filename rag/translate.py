@@ -259,8 +259,9 @@ class QueryExpander:
         return variants
 
     def warm_up(self) -> None:
-        """Build what the first Chinese question would otherwise wait for: the corpus's pinyin and plural tables."""
-        _ = self._spelled_words, self._inflected
+        """Build what the first Chinese question would otherwise wait for: the corpus's pinyin and plural tables, and
+        the dictionary's common words (`chinese_names`)."""
+        _ = self._spelled_words, self._inflected, _common_headwords()
 
     def aliases(self, question: str, lang: str) -> str:
         """The other names, in the question's language, of the glossary entries the question names: the reports

@@ -9,6 +9,7 @@ from rag.figures import (
     asks_for_duration,
     asks_for_money,
     asks_for_name,
+    counted_words,
     gives_date,
     gives_duration,
     gives_figure,
@@ -375,6 +376,29 @@ def test_a_figure_about_a_chinese_name_the_passages_do_not_give_is_refused(engin
     # English passage: the FDA's count still answers (XQuAD zh→en answered fell 0.765 → 0.740 without this rule).
     fda = engine.ask("根据约什团队的说法，FDA已经批准了多少款AI医疗器械？")
     assert fda.answered and "1,000" in fda.text
+
+
+def test_what_a_count_is_of_is_its_noun_without_measure_words() -> None:
+    """The counted thing after "how many" (no past participle) or 多少 and its classifier, or before 是多少; measure
+    words ("times", 比例), which an answer gives as a unit or leaves out, are no counted thing."""
+    assert counted_words("How many beds does Renji Hospital in Shanghai have?") == ["beds"]
+    assert counted_words("How many executives reported that AI lifted revenue?") == ["executives"]
+    assert counted_words("DeepSeek-R1模型有多少参数？") == ["参数"]
+    assert counted_words("恒瑞医药今天的股价是多少？") == ["股价"]
+    assert counted_words("有多少家公司在华沙证券交易所上市？") == ["公司"]
+    assert counted_words("How many times was Cam Newton sacked?") == []
+    assert counted_words("1901 年华沙人口中新教徒的比例是多少？") == []
+    assert counted_words("What is the capital of France?") == []
+
+
+def test_a_count_of_something_no_passage_names_is_refused(engine: Engine) -> None:
+    """The reports never mention beds or a model's parameters: before, the nearest figures answered (Renji's online
+    consultations, DeepSeek-R1's "5% of the operational cost"). A count of what they do name is still answered."""
+    for question in ("How many beds does Renji Hospital have?", "DeepSeek-R1一共有多少个参数？"):
+        refused = engine.ask(question)
+        assert (refused.answered, refused.missing) == (False, "figure"), question
+    patients = engine.ask("How many international patients did Chinese hospitals receive in 2025?")
+    assert patients.answered and "1.28 million" in patients.text
 
 
 def test_a_name_the_dictionary_cannot_translate_is_not_looked_for_in_a_chinese_passage(engine: Engine) -> None:
