@@ -101,7 +101,7 @@ def check_set(path: Path, reader: NameReader | None = None) -> tuple[int, dict[s
                     if groups:
                         covered = names_covered(groups, f"{article.get('title', '')}\n{before}\n{context}")
                         _count(tallies["subject"], covered, question, answer["text"], sentence)
-                if checks and checks[0][0] == "amount" and (counted := counted_groups(question, reader)):
+                if any(kind == "amount" for kind, _ in checks) and (counted := counted_groups(question, reader)):
                     named = any(doc_freq.get(t, 0) or (not t.isascii() and len(t) > 1 and t in han)
                                 for group in counted for t in group)
                     _count(tallies["counted"], named, question, answer["text"], sentence)

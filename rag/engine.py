@@ -321,7 +321,8 @@ class Engine:
         `extract`) gives (rag/figures.py): "figure" for an amount, date or price, "name" for the hospitals,
         countries or companies asked about; None when nothing is missing or the question asks for neither. A figure
         counts only from a passage that, with the text just before its sentence or its report's title, names what the
-        question names (`_subject_groups`): the FDA's count is no answer to "How many … has Health Canada licensed?"."""
+        question names (`_subject_groups`): the FDA's count is no answer to "How many … has Health Canada licensed?".
+        And a count of something no passage names is "figure" too (`_counts_what_no_passage_names`)."""
         if not self.settings.figure_check:
             return None
         # The question's translations: a cross-lingual answer naming what the question names names nothing new.
@@ -337,7 +338,7 @@ class Engine:
             if not any(gives(q.text, passage) and (kind == "name" or ok)
                        for q, passage, ok in zip(quotes, passages, named, strict=True)):
                 return "name" if kind == "name" else "figure"
-        if checks[0][0] == "amount" and self._counts_what_no_passage_names(result):
+        if any(kind == "amount" for kind, _ in checks) and self._counts_what_no_passage_names(result):
             return "figure"
         return None
 

@@ -394,7 +394,7 @@ _MEASURE_WORDS = frozenset(
     times people persons percent percentage kilometers kilometres km miles meters metres feet pounds kg kgs tons
     years months days hours minutes seconds weeks decades centuries dollars points ago""".split()  # noqa: SIM905
 )
-_HAN_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
+_HAN_COMPOUND = re.compile(r"[\u3400-\u9fff]{2,}")  # a Chinese word of two or more characters
 
 
 def counted_words(question: str) -> list[str]:
@@ -412,11 +412,11 @@ def counted_words(question: str) -> list[str]:
         after = text[at + 2:]
         after = after[1:] if after[:1] in _CLASSIFIERS else after
         head = list(pos_tagger().cut(after))[:2]
-        if head and head[0].flag.startswith("n") and _HAN_WORD.fullmatch(head[0].word):
-            words = [p.word for p in head if p.flag.startswith("n") and _HAN_WORD.fullmatch(p.word)]
+        if head and head[0].flag.startswith("n") and _HAN_COMPOUND.fullmatch(head[0].word):
+            words = [p.word for p in head if p.flag.startswith("n") and _HAN_COMPOUND.fullmatch(p.word)]
         else:
             before = list(pos_tagger().cut(_COUNT_ZH_TAIL.sub("", text[:at])))
-            ok = bool(before) and before[-1].flag.startswith("n") and _HAN_WORD.fullmatch(before[-1].word)
+            ok = bool(before) and before[-1].flag.startswith("n") and _HAN_COMPOUND.fullmatch(before[-1].word)
             words = [before[-1].word] if ok else []
     return [w for w in words if w not in _MEASURE_WORDS and singular(w) not in _MEASURE_WORDS]
 
