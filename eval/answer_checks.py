@@ -34,6 +34,7 @@ from rag.figures import (
     NameReader,
     answer_checks,
     counted_groups,
+    counted_named,
     lowercase_words,
     names_covered,
     subject_groups,
@@ -102,9 +103,8 @@ def check_set(path: Path, reader: NameReader | None = None) -> tuple[int, dict[s
                         covered = names_covered(groups, f"{article.get('title', '')}\n{before}\n{context}")
                         _count(tallies["subject"], covered, question, answer["text"], sentence)
                 if any(kind == "amount" for kind, _ in checks) and (counted := counted_groups(question, reader)):
-                    named = any(doc_freq.get(t, 0) or (not t.isascii() and len(t) > 1 and t in han)
-                                for group in counted for t in group)
-                    _count(tallies["counted"], named, question, answer["text"], sentence)
+                    _count(tallies["counted"], counted_named(counted, doc_freq, han), question, answer["text"],
+                           sentence)
     return total, tallies
 
 

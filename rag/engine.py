@@ -41,6 +41,7 @@ from rag.figures import (
     SUBJECT_CONTEXT,
     answer_checks,
     counted_groups,
+    counted_named,
     lowercase_words,
     names_covered,
     subject_groups,
@@ -124,6 +125,7 @@ class Engine:
         self.snapshot = snapshot
         self.expander = QueryExpander(vocabulary=snapshot.lexical.vocabulary())
         self._doc_freq = with_percent(snapshot.lexical.document_frequencies())
+        self._han_tokens = han_tokens(self._doc_freq)
         self.abstention = AbstentionModel()
         self._query_cache: LRUCache[npt.NDArray[np.float32]] = LRUCache(settings.cache_size)
         self._latent_cache: LRUCache[sparse.csr_matrix] = LRUCache(settings.cache_size)
@@ -345,13 +347,8 @@ class Engine:
     def _counts_what_no_passage_names(self, result: SearchResult) -> bool:
         """Whether a "how many" question counts something (rag/figures.py, `counted_groups`) that no passage of the
         index names, in any form or translation: beds, where the reports mention none."""
-        words = {t for group in counted_groups(result.question, self.expander) for t in group}
-        if not words or any(self._doc_freq.get(t, 0) for t in words):
-            return False
-        # A Chinese word may sit inside a longer one the tokenizer keeps whole (公司 in 上市公司); not one character (床
-        # "bed" is in 临床 "clinical"). Read token by token, as only a count of something no token names comes this far.
-        han = [t for t in words if not t.isascii() and len(t) > 1]
-        return not any(t in token for token in self._doc_freq if not token.isascii() for t in han)
+        groups = counted_groups(result.question, self.expander)
+        return bool(groups) and not counted_named(groups, self._doc_freq, self._han_tokens)
 
     def _names_its_subject(self, result: SearchResult, subjects: list[set[str]], quote: Quote,
                            hit: Hit | None) -> bool:
@@ -490,6 +487,7 @@ class Engine:
         self.snapshot = snap
         self.expander = QueryExpander(translator=self.expander.translator, vocabulary=snap.lexical.vocabulary())
         self._doc_freq = with_percent(snap.lexical.document_frequencies())
+        self._han_tokens = han_tokens(self._doc_freq)
         self._answer_cache.clear()
         return snap
 
@@ -497,6 +495,12 @@ class Engine:
         """Index `documents` (re-embedding only new text) and swap the result in for new requests."""
         with self._write_lock:
             return self._swap(documents)
+
+
+def han_tokens(doc_freq: dict[str, int]) -> str:
+    """The index's Chinese tokens, one per line: one substring search finds a word inside any of them
+    (`counted_named`), where a loop over the vocabulary cost each such question time in proportion to the corpus."""
+    return "\n".join(t for t in doc_freq if not t.isascii())
 
 
 def with_percent(doc_freq: dict[str, int]) -> dict[str, int]:

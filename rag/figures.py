@@ -433,6 +433,13 @@ def counted_groups(question: str, reader: NameReader) -> list[set[str]]:
     return groups
 
 
+def counted_named(groups: Iterable[AbstractSet[str]], doc_freq: Mapping[str, int], han_text: str) -> bool:
+    """Whether the corpus names a counted word (`counted_groups`): a token of it (`doc_freq`), or a Chinese word of two
+    or more characters inside a longer one (公司 in 上市公司; not one character: 床 "bed" is in 临床 "clinical"), as
+    `han_text` (the corpus's Chinese tokens or text) holds it."""
+    return any(doc_freq.get(t, 0) or (len(t) > 1 and not t.isascii() and t in han_text) for g in groups for t in g)
+
+
 def lowercase_words(text: str) -> set[str]:
     """The words `text` writes in lower case: common words, not names (`subject_groups`)."""
     return set(re.findall(r"\b[a-z][a-z0-9]+\b", text))
